@@ -1,0 +1,44 @@
+"""Attract: what a passer-by sees. A touch anywhere starts a visit."""
+
+from __future__ import annotations
+
+from kiosk.i18n import LANGUAGES, Translator
+from screens.qt import Qt
+from screens.widgets import Screen, button, label
+
+
+class AttractScreen(Screen):
+    name = "attract"
+
+    def __init__(self, flow, parent=None):
+        super().__init__(flow, parent)
+        self.box.addStretch(2)
+        self.title = label(kind="title", align=Qt.AlignCenter)
+        self.hint = label(kind="subtitle", align=Qt.AlignCenter)
+        self.box.addWidget(self.title)
+        self.box.addWidget(self.hint)
+        self.box.addStretch(1)
+        self.start_button = button(on_click=self.flow.start, role="primary", name="start")
+        self.box.addWidget(self.start_button)
+        self.box.addStretch(1)
+        self.lang_buttons = {}
+        for lang in LANGUAGES:
+            btn = button(role="lang", name=f"lang_{lang}",
+                         on_click=lambda lang=lang: self._start_in(lang))
+            self.lang_buttons[lang] = btn
+        self.row(*self.lang_buttons.values())
+        self.box.addStretch(1)
+
+    def _start_in(self, lang: str) -> None:
+        self.flow.set_language(lang)
+        self.flow.start()
+
+    def mousePressEvent(self, event) -> None:  # a touch anywhere starts
+        self.flow.start()
+
+    def render(self, t: Translator) -> None:
+        self.title.setText(t.t("attract.title"))
+        self.hint.setText(t.t("attract.hint"))
+        self.start_button.setText(t.t("attract.subtitle"))
+        for lang, btn in self.lang_buttons.items():
+            btn.setText(t.t(f"lang.{lang}"))

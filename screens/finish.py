@@ -1,0 +1,93 @@
+"""The end of a visit: take your documents, rate the service (好差评), goodbye, or an error."""
+
+from __future__ import annotations
+
+from kiosk.flow import RATING_LEVELS
+from kiosk.i18n import Translator
+from screens.qt import Qt
+from screens.widgets import Screen, button, label
+
+
+class TakeDocumentsScreen(Screen):
+    name = "take_documents"
+
+    def __init__(self, flow, parent=None):
+        super().__init__(flow, parent)
+        self.box.addStretch(1)
+        self.title = label(kind="title", align=Qt.AlignCenter)
+        self.hint = label(kind="hint", align=Qt.AlignCenter)
+        self.box.addWidget(self.title)
+        self.box.addWidget(self.hint)
+        self.box.addStretch(1)
+        self.done_button = button(on_click=self.flow.documents_taken, role="primary", name="taken")
+        self.box.addWidget(self.done_button)
+
+    def render(self, t: Translator) -> None:
+        self.title.setText(t.t("take.title"))
+        self.hint.setText(t.t("take.hint"))
+        self.done_button.setText(t.t("take.done"))
+
+
+class RatingScreen(Screen):
+    name = "rating"
+
+    def __init__(self, flow, parent=None):
+        super().__init__(flow, parent)
+        self.title = label(kind="title", align=Qt.AlignCenter)
+        self.box.addWidget(self.title)
+        self.level_buttons = {}
+        for level in RATING_LEVELS:
+            btn = button(on_click=lambda level=level: self.flow.rate(level),
+                         role="primary" if level == "very_satisfied" else "",
+                         name=f"rate_{level}")
+            self.level_buttons[level] = btn
+            self.box.addWidget(btn)
+        self.box.addStretch(1)
+        self.skip_button = button(on_click=self.flow.skip_rating, name="skip")
+        self.box.addWidget(self.skip_button)
+
+    def render(self, t: Translator) -> None:
+        self.title.setText(t.t("rating.title"))
+        for level, btn in self.level_buttons.items():
+            btn.setText(t.t(f"rating.{level}"))
+        self.skip_button.setText(t.t("rating.skip"))
+
+
+class GoodbyeScreen(Screen):
+    name = "goodbye"
+
+    def __init__(self, flow, parent=None):
+        super().__init__(flow, parent)
+        self.box.addStretch(1)
+        self.title = label(kind="title", align=Qt.AlignCenter)
+        self.hint = label(kind="hint", align=Qt.AlignCenter)
+        self.box.addWidget(self.title)
+        self.box.addWidget(self.hint)
+        self.box.addStretch(2)
+
+    def render(self, t: Translator) -> None:
+        self.title.setText(t.t("goodbye.title"))
+        self.hint.setText(t.t("goodbye.hint"))
+
+
+class ErrorScreen(Screen):
+    """Every error a resident can meet: what happened and what to do, never a code."""
+
+    name = "error"
+
+    def __init__(self, flow, parent=None):
+        super().__init__(flow, parent)
+        self.title = label(kind="title")
+        self.sentence = label(kind="problem")
+        self.box.addWidget(self.title)
+        self.box.addWidget(self.sentence)
+        self.box.addStretch(1)
+        self.home_button = button(on_click=self.flow.go_home, role="primary", name="error_home")
+        self.exit_button = button(on_click=self.flow.cancel, name="error_exit")
+        self.row(self.exit_button, self.home_button)
+
+    def render(self, t: Translator) -> None:
+        self.title.setText(t.t("error.title"))
+        self.sentence.setText(t.t(self.flow.error_key or "errors.service_failed"))
+        self.home_button.setText(t.t("error.home"))
+        self.exit_button.setText(t.t("common.exit"))

@@ -1,0 +1,93 @@
+"""Home: hot services and department tiles; a department tile lists its services here."""
+
+from __future__ import annotations
+
+from kiosk.i18n import Translator
+from screens.qt import QGridLayout
+from screens.theme import sizes
+from screens.widgets import Screen, button, clear_layout, label
+
+
+class HomeScreen(Screen):
+    name = "home"
+
+    def __init__(self, flow, parent=None):
+        super().__init__(flow, parent)
+        self.department: str | None = None
+        self.page = 0
+        self.title = label(kind="title")
+        self.box.addWidget(self.title)
+        self.hot_title = label(kind="subtitle")
+        self.box.addWidget(self.hot_title)
+        self.hot_grid = QGridLayout()
+        self.hot_grid.setSpacing(20)
+        self.box.addLayout(self.hot_grid)
+        self.section_title = label(kind="subtitle")
+        self.box.addWidget(self.section_title)
+        self.grid = QGridLayout()
+        self.grid.setSpacing(20)
+        self.box.addLayout(self.grid)
+        self.box.addStretch(1)
+        self.prev_button = button(on_click=lambda: self._turn(-1), name="prev")
+        self.next_button = button(on_click=lambda: self._turn(1), name="next")
+        self.back_button = button(on_click=self._all_departments, name="departments_back")
+        self.row(self.back_button, self.prev_button, self.next_button)
+
+    def _turn(self, delta: int) -> None:
+        self.page += delta
+        self.flow.touch()
+        self._refresh()
+
+    def _all_departments(self) -> None:
+        self.department = None
+        self.page = 0
+        self.flow.touch()
+        self._refresh()
+
+    def open_department(self, dep_id: str) -> None:
+        self.department = dep_id
+        self.page = 0
+        self.flow.touch()
+        self._refresh()
+
+    def clear(self) -> None:
+        self.department = None
+        self.page = 0
+
+    def render(self, t: Translator) -> None:
+        self._t = t
+        self._refresh()
+
+    def _refresh(self) -> None:
+        t, lang, catalog = self._t, self.flow.language, self.flow.catalog
+        per_page = sizes(self.flow.elderly).tiles_per_page
+        self.title.setText(t.t("home.title"))
+        self.hot_title.setText(t.t("home.hot"))
+        clear_layout(self.hot_grid)
+        hot = catalog.hot()[: 4 if self.flow.elderly else 6]
+        for i, service in enumerate(hot):
+            tile = button(service.name(lang), role="tile", name=f"service_{service.id}",
+                          on_click=lambda s=service.id: self.flow.choose_service(s))
+            self.hot_grid.addWidget(tile, i // 2, i % 2)
+        if self.department is None:
+            self.section_title.setText(t.t("home.departments"))
+            items = [(f"dept_{d.id}", d.names.get(lang, d.names["zh_CN"]),
+                      lambda d=d.id: self.open_department(d)) for d in catalog.departments]
+        else:
+            dep = next(d for d in catalog.departments if d.id == self.department)
+            self.section_title.setText(dep.names.get(lang, dep.names["zh_CN"]))
+            items = [(f"service_{s.id}", s.name(lang),
+                      lambda s=s.id: self.flow.choose_service(s))
+                     for s in catalog.in_department(self.department)]
+        pages = max(1, -(-len(items) // per_page))
+        self.page = min(max(self.page, 0), pages - 1)
+        clear_layout(self.grid)
+        shown = items[self.page * per_page:(self.page + 1) * per_page]
+        for i, (name, text, action) in enumerate(shown):
+            self.grid.addWidget(button(text, action, role="tile", name=name), i // 2, i % 2)
+        self.prev_button.setText(t.t("result.prev"))
+        self.next_button.setText(t.t("result.next"))
+        self.back_button.setText(t.t("common.back"))
+        self.prev_button.setVisible(self.page > 0)
+        self.next_button.setVisible(self.page < pages - 1)
+        self.back_button.setVisible(self.department is not None)

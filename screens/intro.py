@@ -1,0 +1,45 @@
+"""Service intro: what the service gives, what the resident needs, how long it takes."""
+
+from __future__ import annotations
+
+from kiosk.i18n import Translator
+from screens.widgets import Screen, button, label
+
+_AUTH_KEYS = {"none": "intro.auth_none", "id_card": "intro.auth_id_card",
+              "id_card+face": "intro.auth_face", "ss_card+pin": "intro.auth_ss_card"}
+
+
+class IntroScreen(Screen):
+    name = "intro"
+
+    def __init__(self, flow, parent=None):
+        super().__init__(flow, parent)
+        self.title = label(kind="title")
+        self.need_title = label(kind="subtitle")
+        self.need = label()
+        self.auth = label()
+        self.minutes = label()
+        self.fee = label()
+        for widget in (self.title, self.need_title, self.need, self.auth, self.minutes, self.fee):
+            self.box.addWidget(widget)
+        self.box.addStretch(1)
+        self.back_button = button(on_click=self.flow.back, name="back")
+        self.start_button = button(on_click=self.flow.confirm_intro, role="primary", name="confirm")
+        self.row(self.back_button, self.start_button)
+
+    def clear(self) -> None:
+        for widget in (self.title, self.need, self.auth, self.minutes):
+            widget.clear()
+
+    def render(self, t: Translator) -> None:
+        service, lang = self.flow.service, self.flow.language
+        if service is None:
+            return self.clear()
+        self.title.setText(service.name(lang))
+        self.need_title.setText(t.t("intro.what_you_need"))
+        self.need.setText(service.what_you_need.get(lang) or service.what_you_need.get("zh_CN", ""))
+        self.auth.setText(t.t(_AUTH_KEYS.get(service.auth, "intro.auth_id_card")))
+        self.minutes.setText(t.t("intro.minutes", minutes=service.minutes))
+        self.fee.setText(t.t("intro.fee"))
+        self.back_button.setText(t.t("common.back"))
+        self.start_button.setText(t.t("intro.start"))

@@ -1,0 +1,151 @@
+"""The kiosk window: a top bar (language, senior mode, home, exit), the stack of screens,
+and the idle-countdown overlay. It shows whatever step the flow is on."""
+
+from __future__ import annotations
+
+from kiosk.flow import Flow, Step
+from kiosk.i18n import LANGUAGES, Translator
+from screens.attract import AttractScreen
+from screens.finish import ErrorScreen, GoodbyeScreen, RatingScreen, TakeDocumentsScreen
+from screens.home import HomeScreen
+from screens.intro import IntroScreen
+from screens.place_card import PlaceCardScreen
+from screens.processing import PrintingScreen, ProcessingScreen
+from screens.qt import QApplication, QEvent, QFrame, QHBoxLayout, QStackedWidget, Qt, QVBoxLayout, QWidget
+from screens.result import ResultScreen
+from screens.theme import stylesheet
+from screens.widgets import Screen, button, label
+
+SCREENS: dict[Step, type[Screen]] = {
+    Step.ATTRACT: AttractScreen,
+    Step.HOME: HomeScreen,
+    Step.INTRO: IntroScreen,
+    Step.PLACE_CARD: PlaceCardScreen,
+    Step.PROCESSING: ProcessingScreen,
+    Step.RESULT: ResultScreen,
+    Step.PRINTING: PrintingScreen,
+    Step.TAKE_DOCUMENTS: TakeDocumentsScreen,
+    Step.RATING: RatingScreen,
+    Step.GOODBYE: GoodbyeScreen,
+    Step.ERROR: ErrorScreen,
+}
+_NO_TOPBAR = {Step.ATTRACT, Step.GOODBYE}
+
+
+class TopBar(QWidget):
+    def __init__(self, flow: Flow, parent=None):
+        super().__init__(parent)
+        self.setObjectName("topbar")
+        self.setAttribute(Qt.WA_StyledBackground, True)
+        self.flow = flow
+        line = QHBoxLayout(self)
+        line.setContentsMargins(24, 12, 24, 12)
+        self.lang_buttons = {}
+        for lang in LANGUAGES:
+            btn = button(role="lang", name=f"top_lang_{lang}",
+                         on_click=lambda lang=lang: flow.set_language(lang))
+            btn.setCheckable(True)
+            self.lang_buttons[lang] = btn
+            line.addWidget(btn)
+        self.elderly_button = button(role="lang", name="elderly",
+                                     on_click=lambda: flow.set_elderly(not flow.elderly))
+        self.home_button = button(on_click=flow.go_home, name="home")
+        self.exit_button = button(on_click=flow.cancel, name="exit")
+        for btn in (self.elderly_button, self.home_button, self.exit_button):
+            line.addWidget(btn)
+
+    def render(self, t: Translator) -> None:
+        for lang, btn in self.lang_buttons.items():
+            btn.setText(t.t(f"lang.{lang}"))
+            btn.setChecked(lang == self.flow.language)
+        self.elderly_button.setText(t.t("common.elderly_off" if self.flow.elderly
+                                        else "common.elderly_on"))
+        self.home_button.setText(t.t("common.home"))
+        self.exit_button.setText(t.t("common.exit"))
+        busy = self.flow.step in (Step.PROCESSING, Step.PRINTING)
+        self.home_button.setEnabled(not busy)
+
+
+class CountdownOverlay(QFrame):
+    """"Are you still there?" with the seconds left and a big "more time" button."""
+
+    def __init__(self, flow: Flow, parent=None):
+        super().__init__(parent)
+        self.setObjectName("overlay")
+        box = QVBoxLayout(self)
+        box.setContentsMargins(40, 40, 40, 40)
+        self.title = label(kind="title", align=Qt.AlignCenter)
+        self.text = label(align=Qt.AlignCenter)
+        self.more = button(on_click=flow.more_time, role="primary", name="more_time")
+        for widget in (self.title, self.text, self.more):
+            box.addWidget(widget)
+        self.hide()
+
+    def render(self, t: Translator, seconds: float) -> None:
+        self.title.setText(t.t("timeout.title"))
+        self.text.setText(t.t("timeout.text", seconds=max(1, round(seconds))))
+        self.more.setText(t.t("common.more_time"))
+
+
+class KioskWindow(QWidget):
+    """Renders the flow; every touch or key tells the flow the resident is still here."""
+
+    def __init__(self, flow: Flow, width: int = 1080, height: int = 1920):
+        super().__init__()
+        self.flow = flow
+        self.t = Translator(flow.language)
+        self._elderly_applied: bool | None = None
+        self.setObjectName("kiosk")
+        self.setWindowTitle("kiosk-terminal")
+        self.resize(width, height)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        self.topbar = TopBar(flow)
+        box.addWidget(self.topbar)
+        self.stack = QStackedWidget()
+        box.addWidget(self.stack, 1)
+        self.screens: dict[Step, Screen] = {}
+        for step, cls in SCREENS.items():
+            screen = cls(flow)
+            self.screens[step] = screen
+            self.stack.addWidget(screen)
+        self.overlay = CountdownOverlay(flow, self)
+        flow.on_change(lambda _flow: self.show_state())
+        flow.on_session_end(lambda _reason: self.clear_all())
+        QApplication.instance().installEventFilter(self)
+        self.show_state()
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() in (QEvent.MouseButtonPress, QEvent.KeyPress, QEvent.TouchBegin):
+            self.flow.touch()
+        return False
+
+    def clear_all(self) -> None:
+        """A session ended: no screen may keep anything of the resident's."""
+        for screen in self.screens.values():
+            screen.clear()
+
+    def current_screen(self) -> Screen:
+        return self.screens[self.flow.step]
+
+    def show_state(self) -> None:
+        flow = self.flow
+        if self._elderly_applied != flow.elderly:
+            self.setStyleSheet(stylesheet(flow.elderly))
+            self._elderly_applied = flow.elderly
+        self.t.set_language(flow.language)
+        screen = self.screens[flow.step]
+        screen.render(self.t)
+        self.stack.setCurrentWidget(screen)
+        self.topbar.setVisible(flow.step not in _NO_TOPBAR)
+        self.topbar.render(self.t)
+        if flow.countdown_remaining is not None:
+            self.overlay.render(self.t, flow.countdown_remaining)
+            margin = 80
+            self.overlay.setGeometry(margin, self.height() // 3, self.width() - 2 * margin,
+                                     self.height() // 3)
+            self.overlay.show()
+            self.overlay.raise_()
+        else:
+            self.overlay.hide()
