@@ -1,0 +1,76 @@
+"""Typed outbox errors that carry SQLite's own result code.
+
+The screen only needs to know "this terminal cannot accept submissions right now"
+(:class:`OutboxFull` / :class:`OutboxError`); a technician and the log get the native cause
+(``sqlite_code`` / ``sqlite_name``, e.g. 13 ``SQLITE_FULL`` or 8 ``SQLITE_READONLY``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+SQLITE_BUSY = 5
+SQLITE_READONLY = 8
+SQLITE_IOERR = 10
+SQLITE_CORRUPT = 11
+SQLITE_FULL = 13
+SQLITE_CANTOPEN = 14
+SQLITE_NOTADB = 26
+
+
+class OutboxError(Exception):
+    """The outbox could not store or read a transaction; nothing was half-written."""
+
+    def __init__(self, message: str, *, sqlite_code: int | None = None,
+                 sqlite_name: str | None = None):
+        super().__init__(message)
+        self.sqlite_code = sqlite_code
+        self.sqlite_name = sqlite_name
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        if self.sqlite_code is None:
+            return base
+        return f"{base} [{self.sqlite_name or 'SQLITE'} {self.sqlite_code}]"
+
+
+class OutboxFull(OutboxError):
+    """No room: the quota is reached with nothing evictable, or the disk is full (SQLITE_FULL)."""
+
+
+class OutboxReadOnly(OutboxError):
+    """The outbox file or its directory cannot be written (SQLITE_READONLY, EROFS, EACCES)."""
+
+
+class OutboxBusy(OutboxError):
+    """Another process held the write lock longer than the busy timeout (SQLITE_BUSY)."""
+
+
+class OutboxCorrupt(OutboxError):
+    """The file is not a usable outbox (SQLITE_CORRUPT / SQLITE_NOTADB)."""
+
+
+class PayloadSealError(OutboxError):
+    """A stored payload cannot be decrypted: wrong terminal key or tampered row."""
+
+
+class SyncLockHeld(OutboxError):
+    """Another sync worker (thread or process) already drains this outbox."""
+
+
+def from_sqlite(exc: sqlite3.Error, action: str) -> OutboxError:
+    """Map a sqlite3 exception to our typed error, keeping the extended result code."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    name = getattr(exc, "sqlite_errorname", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    message = f"outbox cannot {action}: {exc}"
+    cls: type[OutboxError] = OutboxError
+    if primary == SQLITE_FULL:
+        cls = OutboxFull
+    elif primary in (SQLITE_READONLY, SQLITE_CANTOPEN):
+        cls = OutboxReadOnly
+    elif primary == SQLITE_BUSY:
+        cls = OutboxBusy
+    elif primary in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        cls = OutboxCorrupt
+    return cls(message, sqlite_code=code, sqlite_name=name)

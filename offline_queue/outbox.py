@@ -1,0 +1,472 @@
+"""The outbox: one SQLite file of transactions that must reach central, lost by nothing.
+
+What survives what (one file in WAL mode, every put its own committed transaction):
+
+* ``submission``, ``evaluation``, ``appointment``, ``audit`` are committed with
+  ``synchronous=FULL``: the WAL is fsynced before :meth:`Outbox.put` returns, so a returned
+  key survives a process kill *and* a power cut (given a disk that honours fsync).
+* ``telemetry`` is committed with ``synchronous=NORMAL``: it survives a process kill (the
+  WAL frames are in the OS page cache) but the last moments may be lost in a power cut;
+  the next durable commit or checkpoint fsyncs them too. Losing a heartbeat sample is fine.
+* State changes made by the sync worker (``in_flight``, ``sent``, ``dead``) use NORMAL:
+  losing one in a power cut only means a transaction is uploaded again, and central
+  deduplicates by idempotency key. Nothing is ever lost that way, only repeated.
+* The database is never left half-written: SQLite's WAL recovery discards torn frames.
+
+The hot paths use plain ``sqlite3`` statements (sqlite-utils builds the schema) so a put costs
+one fsync and little else; see ``bench/outbox_bench.py``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from offline_queue.crypto import PayloadCipher, encode_payload
+from offline_queue.errors import (
+    OutboxError,
+    OutboxFull,
+    SyncLockHeld,
+    from_sqlite,
+)
+from offline_queue.quota import Quota, evict_for
+
+log = logging.getLogger(__name__)
+
+# Priority order: the sync worker fills a batch in this order.
+STREAMS = ("submission", "evaluation", "appointment", "audit", "telemetry")
+STATES = ("ready", "in_flight", "sent", "dead")
+FAST_STREAMS = frozenset({"telemetry"})  # synchronous=NORMAL is enough for these
+_ROW_OVERHEAD = 64  # bytes counted per row on top of key and payload, for the quota
+
+_SCHEMA_EXTRA = (
+    # The pending rows of one stream in order: heads for the claim, oldest telemetry to evict.
+    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(stream, seq)"
+    " WHERE state IN ('ready', 'in_flight')",
+    "CREATE TABLE IF NOT EXISTS outbox_usage (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " rows INTEGER NOT NULL, bytes INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO outbox_usage (id, rows, bytes) VALUES (1, 0, 0)",
+    # Triggers keep the quota counters exact across processes, in the same transaction.
+    "CREATE TRIGGER IF NOT EXISTS outbox_usage_ins AFTER INSERT ON outbox BEGIN"
+    " UPDATE outbox_usage SET rows = rows + 1, bytes = bytes + NEW.size WHERE id = 1; END",
+    "CREATE TRIGGER IF NOT EXISTS outbox_usage_del AFTER DELETE ON outbox BEGIN"
+    " UPDATE outbox_usage SET rows = rows - 1, bytes = bytes - OLD.size WHERE id = 1; END",
+    "CREATE TRIGGER IF NOT EXISTS outbox_usage_upd AFTER UPDATE OF size ON outbox BEGIN"
+    " UPDATE outbox_usage SET bytes = bytes - OLD.size + NEW.size WHERE id = 1; END",
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One transaction handed to the sync worker (payload still sealed)."""
+
+    seq: int
+    key: str
+    stream: str
+    created_at: float
+    attempts: int
+    blob: bytes
+
+
+def iso_utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Outbox:
+    """Append-only store of transactions for central; safe to share between threads.
+
+    ``key`` is the terminal's secret (see ``kiosk.secret_store``); when given, every payload
+    is sealed with AES-GCM. ``max_bytes``/``max_rows`` bound what the outbox may hold; when
+    full, the oldest rows of ``evictable`` streams go first, other streams never.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, key: bytes | None = None,
+                 max_bytes: int | None = 256 * 1024 * 1024, max_rows: int | None = 1_000_000,
+                 evictable: Iterable[str] = ("telemetry",), busy_timeout: float = 5.0):
+        self.path = Path(path)
+        self._cipher = PayloadCipher(key)
+        self.quota = Quota(max_bytes, max_rows, tuple(evictable))
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[], None]] = []
+        self._sync_level: str | None = None
+        self._lock_fd: int | None = None
+        self._conn = self._open(busy_timeout)
+
+    # -- opening -------------------------------------------------------------------------
+
+    def _open(self, busy_timeout: float) -> sqlite3.Connection:
+        try:
+            new_dir = not self.path.parent.exists()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if new_dir:
+                _fsync_dir(self.path.parent.parent)
+        except OSError as exc:
+            raise OutboxError(f"cannot create outbox directory {self.path.parent}: {exc}") from exc
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False)
+            db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+            db.enable_wal()
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=OFF")
+            db["outbox"].create(
+                {"seq": int, "key": str, "stream": str, "created_at": float, "attempts": int,
+                 "next_attempt_at": float, "state": str, "dead_reason": str, "claimed_at": float,
+                 "sent_at": float, "size": int, "payload": bytes},
+                pk="seq", not_null={"key", "stream", "created_at", "attempts", "next_attempt_at",
+                                    "state", "size"},
+                defaults={"attempts": 0, "state": "ready"}, if_not_exists=True)
+            db["outbox"].create_index(["key"], index_name="outbox_key", unique=True,
+                                      if_not_exists=True)
+            db["outbox"].create_index(["state", "stream", "seq"], index_name="outbox_state",
+                                      if_not_exists=True)
+            conn.commit()
+            conn.isolation_level = None  # we say BEGIN/COMMIT ourselves from here on
+            with _transaction(conn, "create the outbox schema"):
+                for statement in _SCHEMA_EXTRA:
+                    conn.execute(statement)
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise from_sqlite(exc, f"open {self.path}") from exc
+        _fsync_dir(self.path.parent)  # the new file's directory entry survives a power cut
+        self._sync_level = "FULL"
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            self.release_sync_lock()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None  # type: ignore[assignment]
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def encrypted(self) -> bool:
+        return self._cipher.sealing
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every successful put (the sync worker wakes up on it)."""
+        self._listeners.append(callback)
+
+    # -- putting ---------------------------------------------------------------------------
+
+    def put(self, stream: str, payload: dict[str, Any], key: str | None = None) -> str:
+        """Store one transaction; return its idempotency key only once it is committed.
+
+        Putting a key that is already stored changes nothing and returns the key, so a
+        caller may safely repeat a put after a crash.
+        """
+        return self.put_many([(stream, payload, key)])[0]
+
+    def put_many(self, items: Iterable[tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], str | None]
+                                       | dict[str, Any]]) -> list[str]:
+        """Store several transactions in ONE commit (bursts); all or none are stored.
+
+        Items are ``(stream, payload)``, ``(stream, payload, key)`` or
+        ``{"stream": …, "payload": …, "key": …}``.
+        """
+        rows = [self._prepare(item) for item in items]
+        if not rows:
+            return []
+        durable = any(r[1] not in FAST_STREAMS for r in rows)
+        new_bytes = sum(r[-1] for r in rows)
+        with self._lock:
+            conn = self._require_open()
+            self._set_sync("FULL" if durable else "NORMAL")
+            try:
+                with _transaction(conn, "store the transaction"):
+                    if self.quota.limited:
+                        evict_for(conn, self.quota, len(rows), new_bytes)
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO outbox (key, stream, created_at, attempts,"
+                        " next_attempt_at, state, payload, size) VALUES (?, ?, ?, 0, ?, 'ready', ?, ?)",
+                        rows)
+            except OutboxFull as exc:
+                if exc.sqlite_code is None:
+                    raise
+                # The disk itself is full: make room from telemetry once, then try again.
+                log.warning("disk full while storing a transaction; evicting telemetry")
+                self._evict_on_disk_full(len(rows), new_bytes)
+                with _transaction(conn, "store the transaction"):
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO outbox (key, stream, created_at, attempts,"
+                        " next_attempt_at, state, payload, size) VALUES (?, ?, ?, 0, ?, 'ready', ?, ?)",
+                        rows)
+        for callback in list(self._listeners):
+            callback()
+        return [r[0] for r in rows]
+
+    def _prepare(self, item: Any) -> tuple[str, str, float, float, bytes, int]:
+        if isinstance(item, dict):
+            stream, payload, key = item.get("stream"), item.get("payload"), item.get("key")
+        else:
+            stream, payload, *rest = item
+            key = rest[0] if rest else None
+        if stream not in STREAMS:
+            raise OutboxError(f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
+        if key is None:
+            key = uuid.uuid4().hex
+        elif not isinstance(key, str) or not key or len(key) > 200:
+            raise OutboxError("idempotency key must be a non-empty string of at most 200 characters")
+        blob = self._cipher.seal(encode_payload(payload), key, stream)
+        now = time.time()
+        return (key, stream, now, now, blob, len(blob) + len(key) + _ROW_OVERHEAD)
+
+    def _evict_on_disk_full(self, rows: int, size: int) -> None:
+        conn = self._require_open()
+        tight = Quota(1, 1, self.quota.evictable)  # "everything evictable counts as over"
+        with _transaction(conn, "make room on a full disk"):
+            evict_for(conn, tight, rows, size, at_least=max(rows * 4, 64), strict=False)
+
+    # -- the sync worker's side ----------------------------------------------------------
+
+    def claim(self, limit: int, *, now: float | None = None, force: bool = False) -> list[Claimed]:
+        """Mark up to ``limit`` due transactions ``in_flight`` and return them, in order.
+
+        Order within a stream is kept: only a prefix of each stream's pending rows is taken,
+        and a stream whose oldest pending row is in flight or backing off waits entirely. A
+        row that failed before (``attempts > 0``) is claimed alone, so a poison message
+        cannot drag innocent ones towards ``dead``.
+        """
+        now = time.time() if now is None else now
+        with self._lock:
+            conn = self._require_open()
+            self._set_sync("NORMAL")
+            with _transaction(conn, "claim transactions"):
+                chosen: list[tuple] = []
+                for stream in STREAMS:
+                    if len(chosen) >= limit:
+                        break
+                    rows = conn.execute(
+                        "SELECT seq, key, stream, created_at, attempts, next_attempt_at, state,"
+                        " payload FROM outbox WHERE stream = ? AND state IN ('ready', 'in_flight')"
+                        " ORDER BY seq LIMIT ?", (stream, limit - len(chosen))).fetchall()
+                    if not rows:
+                        continue
+                    head = rows[0]
+                    if head[6] != "ready" or (not force and head[5] > now):
+                        continue
+                    if head[4] > 0:  # a suspect goes alone
+                        if not chosen:
+                            chosen = [head]
+                        break
+                    for row in rows:
+                        if row[6] != "ready" or row[4] > 0:
+                            break
+                        chosen.append(row)
+                if chosen:
+                    marks = ",".join("?" * len(chosen))
+                    conn.execute(f"UPDATE outbox SET state = 'in_flight', claimed_at = ? WHERE seq IN ({marks})",
+                                 (now, *(r[0] for r in chosen)))
+        return [Claimed(r[0], r[1], r[2], r[3], r[4], r[7]) for r in chosen]
+
+    def open_payload(self, item: Claimed) -> dict[str, Any]:
+        """Decrypt one claimed payload (PayloadSealError when the key is wrong)."""
+        return self._cipher.open(item.blob, item.key, item.stream)
+
+    def mark_sent(self, keys: Iterable[str]) -> int:
+        """Central has it: drop the payload (personal data leaves the disk), keep a tombstone."""
+        return self._update_many(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, payload = NULL, size = ?"
+            " WHERE key = ? AND state != 'sent'",
+            [(time.time(), _ROW_OVERHEAD + len(k), k) for k in keys], "mark transactions sent")
+
+    def mark_dead(self, reasons: dict[str, str]) -> int:
+        """Central refused these for good: park them with the reason, visible and retryable."""
+        return self._update_many(
+            "UPDATE outbox SET state = 'dead', dead_reason = ? WHERE key = ? AND state != 'sent'",
+            [(reason[:500], k) for k, reason in reasons.items()], "mark transactions dead")
+
+    def release(self, keys: Iterable[str], *, next_attempt_at: float, count_attempt: bool) -> int:
+        """Put claimed rows back to ``ready`` (central unavailable, or a failed try)."""
+        bump = 1 if count_attempt else 0
+        return self._update_many(
+            "UPDATE outbox SET state = 'ready', attempts = attempts + ?, next_attempt_at = ?"
+            " WHERE key = ? AND state = 'in_flight'",
+            [(bump, next_attempt_at, k) for k in keys], "release transactions")
+
+    def recover_in_flight(self) -> int:
+        """Rows a crashed worker left ``in_flight`` become ``ready`` (central dedups by key)."""
+        with self._lock:
+            conn = self._require_open()
+            with _transaction(conn, "recover in-flight transactions"):
+                count = conn.execute("UPDATE outbox SET state = 'ready' WHERE state = 'in_flight'").rowcount
+        if count:
+            log.info("recovered %d in-flight transactions from an earlier run", count)
+        return count
+
+    def next_due(self) -> float | None:
+        """When the earliest ready stream head may be tried (None: nothing ready)."""
+        with self._lock:
+            conn = self._require_open()
+            due = [r[0] for s in STREAMS for r in conn.execute(
+                "SELECT next_attempt_at FROM outbox WHERE stream = ? AND state IN ('ready', 'in_flight')"
+                " ORDER BY seq LIMIT 1", (s,))]
+        return min(due) if due else None
+
+    def prune_sent(self, older_than: float = 86400.0) -> int:
+        """Forget tombstones of transactions central confirmed more than ``older_than`` s ago."""
+        with self._lock:
+            conn = self._require_open()
+            self._set_sync("NORMAL")
+            with _transaction(conn, "prune sent transactions"):
+                return conn.execute("DELETE FROM outbox WHERE state = 'sent' AND sent_at < ?",
+                                    (time.time() - older_than,)).rowcount
+
+    @contextmanager
+    def sync_lock(self) -> Iterator[None]:
+        """Hold the one-drainer-per-file lock (flock, freed by the kernel if we die)."""
+        self.acquire_sync_lock()
+        try:
+            yield
+        finally:
+            self.release_sync_lock()
+
+    def acquire_sync_lock(self) -> None:
+        with self._lock:
+            if self._lock_fd is not None:
+                return
+            fd = os.open(f"{self.path}.sync-lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                os.close(fd)
+                raise SyncLockHeld(f"another sync worker is draining {self.path}") from exc
+            self._lock_fd = fd
+        self.recover_in_flight()
+
+    def release_sync_lock(self) -> None:
+        with self._lock:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)  # closing drops the flock
+                self._lock_fd = None
+
+    # -- the technician's side -----------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counts by state and by stream, oldest ready age, bytes held against the quota."""
+        now = time.time()
+        with self._lock:
+            conn = self._require_open()
+            by_state = dict.fromkeys(STATES, 0)
+            by_stream: dict[str, dict[str, int]] = {s: dict.fromkeys(STATES, 0) for s in STREAMS}
+            for state, stream, count in conn.execute(
+                    "SELECT state, stream, count(*) FROM outbox GROUP BY state, stream"):
+                by_state[state] = by_state.get(state, 0) + count
+                by_stream.setdefault(stream, dict.fromkeys(STATES, 0))[state] = count
+            oldest = [r[0] for s in STREAMS for r in conn.execute(
+                "SELECT created_at FROM outbox WHERE state = 'ready' AND stream = ? ORDER BY seq"
+                " LIMIT 1", (s,))]
+            rows, size = conn.execute("SELECT rows, bytes FROM outbox_usage WHERE id = 1").fetchone()
+        return {
+            "path": str(self.path), "encrypted": self.encrypted,
+            "by_state": by_state, "by_stream": by_stream,
+            "pending": by_state["ready"] + by_state["in_flight"],
+            "oldest_ready_age_s": round(now - min(oldest), 3) if oldest else None,
+            "rows": rows, "bytes": size,
+            "quota": {"max_rows": self.quota.max_rows, "max_bytes": self.quota.max_bytes,
+                      "evictable": list(self.quota.evictable)},
+        }
+
+    def dead_items(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Dead transactions, oldest first, with the reason central (or we) gave."""
+        with self._lock:
+            conn = self._require_open()
+            rows = conn.execute(
+                "SELECT key, stream, created_at, attempts, dead_reason FROM outbox"
+                " WHERE state = 'dead' ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        return [{"key": k, "stream": s, "created_at": iso_utc(c), "attempts": a, "reason": r}
+                for k, s, c, a, r in rows]
+
+    def retry_dead(self, keys: Iterable[str] | None = None) -> int:
+        """Send dead transactions again (all, or the given keys); returns how many."""
+        now = time.time()
+        with self._lock:
+            conn = self._require_open()
+            with _transaction(conn, "retry dead transactions"):
+                if keys is None:
+                    count = conn.execute(
+                        "UPDATE outbox SET state = 'ready', attempts = 0, dead_reason = NULL,"
+                        " next_attempt_at = ? WHERE state = 'dead'", (now,)).rowcount
+                else:
+                    count = sum(conn.execute(
+                        "UPDATE outbox SET state = 'ready', attempts = 0, dead_reason = NULL,"
+                        " next_attempt_at = ? WHERE state = 'dead' AND key = ?", (now, k)).rowcount
+                        for k in keys)
+        for callback in list(self._listeners):
+            callback()
+        return count
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _require_open(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise OutboxError(f"outbox {self.path} is closed")
+        return self._conn
+
+    def _set_sync(self, level: str) -> None:
+        if self._sync_level != level:
+            self._require_open().execute(f"PRAGMA synchronous={level}")
+            self._sync_level = level
+
+    def _update_many(self, sql: str, params: list[tuple], action: str) -> int:
+        if not params:
+            return 0
+        with self._lock:
+            conn = self._require_open()
+            self._set_sync("NORMAL")
+            with _transaction(conn, action):
+                cur = conn.executemany(sql, params)
+                return cur.rowcount
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection, action: str) -> Iterator[None]:
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any error; sqlite errors become typed."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise from_sqlite(exc, action) from exc
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite already rolled back (e.g. after SQLITE_FULL)
+        if isinstance(exc, sqlite3.Error):
+            raise from_sqlite(exc, action) from exc
+        raise
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
