@@ -1,0 +1,329 @@
+"""The GA 467 resident ID-card reader over a serial line (pyserial).
+
+:class:`IdCardReader` polls the SAM (find → select → read) on its own thread, turns each
+placed card into one :class:`drivers.identity.Identity` (or one typed :class:`IdCardError`),
+tells when the card leaves, and reconnects by itself when the port vanishes and returns.
+Frames are built and taken apart by :mod:`drivers.ga467`; the card text by
+:mod:`drivers.idcard_text`. Callbacks run on the reader's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import select
+import threading
+import time
+from collections.abc import Callable
+
+import serial
+
+from drivers import ga467
+from drivers.base import Device, DeviceState
+from drivers.idcard_errors import (
+    BadLength,
+    CardDataError,
+    CardExpired,
+    CardTimeout,
+    ChecksumError,
+    FrameError,
+    IdCardError,
+    InvalidIdNumber,
+    MalformedResponse,
+    NoResponse,
+    PortError,
+    ReadFailed,
+    SamError,
+    SelectFailed,
+    TruncatedFrame,
+)
+from drivers.idcard_text import parse_card_text
+from drivers.identity import Identity
+from drivers.uri import parse_device_uri
+
+__all__ = [
+    "CardDataError", "CardExpired", "CardTimeout", "ChecksumError", "FrameError",
+    "IdCardError", "IdCardReader", "InvalidIdNumber", "MalformedResponse", "NoResponse",
+    "PortError", "ReadFailed", "SamError", "SelectFailed", "TruncatedFrame",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BAUD = 115200
+READ_ATTEMPTS = 3  # per placement, for errors a second look may cure (misread, moved card)
+# Longest response per command, to stretch the frame timeout by its wire time at low bauds.
+_MAX_RESPONSE = {ga467.READ_TEXT_PHOTO: 1300, ga467.READ_TEXT_PHOTO_FP: 2330}
+_RETRYABLE_FRAME = (ChecksumError, TruncatedFrame, NoResponse, BadLength, MalformedResponse)
+_TRANSIENT = (FrameError, SelectFailed, ReadFailed, CardDataError)
+
+
+class IdCardReader(Device):
+    """A GA 467 SAM reader at ``serial:///dev/ttyUSB0?baud=115200``."""
+
+    kind = "idcard"
+
+    def __init__(self, uri: str, *, poll_interval: float = 0.1, frame_timeout: float = 0.3,
+                 reconnect_interval: float = 0.5, with_fingerprint: bool = False,
+                 name: str | None = None) -> None:
+        super().__init__(name)
+        parsed = parse_device_uri(uri)
+        if parsed.scheme != "serial" or not parsed.path:
+            raise ValueError(f"ID-card reader needs a serial:///dev/… URI, got {uri!r}")
+        self.port_path = parsed.path
+        self.baud = int(parsed.param("baud", str(DEFAULT_BAUD)) or DEFAULT_BAUD)
+        self.poll_interval = min(poll_interval, 0.15)
+        self.frame_timeout = frame_timeout
+        self.reconnect_interval = reconnect_interval
+        self.with_fingerprint = with_fingerprint
+        self._port: serial.Serial | None = None
+        self._decoder = ga467.FrameDecoder()
+        self._lock = threading.RLock()  # one exchange on the wire at a time
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._waiters: list[queue.Queue] = []
+        # Per placement: None (no card), "reading" or "done" (identity or error reported).
+        self._placement: str | None = None
+        self._attempts = 0
+        self._last_error: IdCardError | None = None
+
+    # -- events ----------------------------------------------------------------------------
+    def on_card(self, callback: Callable[[Identity], None]) -> None:
+        self.subscribe("card", callback)
+
+    def on_card_removed(self, callback: Callable[[], None]) -> None:
+        self.subscribe("card_removed", callback)
+
+    def on_card_error(self, callback: Callable[[IdCardError], None]) -> None:
+        self.subscribe("card_error", callback)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def open(self) -> None:
+        """Start polling on a thread; the port is (re)opened there, so a missing port is a
+        status (offline) rather than an exception."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._set_status(DeviceState.STARTING)
+        self._thread = threading.Thread(target=self._run, name=f"{self.name}-poll", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop polling promptly, close the port."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=5)
+        with self._lock:
+            self._close_port()
+        self._set_status(DeviceState.OFFLINE)
+
+    def read_once(self, timeout: float) -> Identity:
+        """Wait up to ``timeout`` s for one card; raises :class:`CardTimeout` or the card's
+        :class:`IdCardError`. Uses the poll thread when it runs, else the port directly."""
+        if self._thread is not None:
+            return self._wait_for_event(timeout)
+        with self._lock:
+            opened_here = self._port is None
+            if opened_here:
+                self._open_port()
+            try:
+                if opened_here:
+                    self._check_sam()
+                return self._read_until(time.monotonic() + timeout)
+            finally:
+                if opened_here:
+                    self._close_port()
+
+    # -- poll thread -----------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                wait = self._poll_step()
+            self._stop.wait(wait)
+
+    def _poll_step(self) -> float:
+        """One round of the poll loop; returns how long to wait before the next."""
+        if self._port is None:
+            try:
+                self._open_port()
+                self._check_sam()
+            except PortError as exc:
+                self._close_port()
+                self._set_status(DeviceState.OFFLINE, exc.fault, str(exc))
+                return self.reconnect_interval
+            except IdCardError as exc:
+                self._close_port()
+                fault = "no_sam" if isinstance(exc, SamError) else exc.fault
+                self._set_status(DeviceState.ERROR, fault, str(exc))
+                return self.reconnect_interval
+            self._set_status(DeviceState.READY)
+        try:
+            self._poll_card()
+        except PortError as exc:
+            log.warning("%s: port lost: %s", self.name, exc)
+            self._close_port()
+            self._card_gone()
+            self._set_status(DeviceState.OFFLINE, "disconnected", str(exc))
+            return self.reconnect_interval
+        except IdCardError as exc:
+            self._set_status(DeviceState.ERROR, exc.fault, str(exc))
+        return self.poll_interval
+
+    def _poll_card(self) -> None:
+        found = self._find_card()
+        if not found:
+            self._card_gone()
+            self._set_status(DeviceState.READY)
+            return
+        if self._placement == "done":
+            self._set_status(DeviceState.READY)
+            return
+        if self._placement is None:
+            self._placement, self._attempts, self._last_error = "reading", 0, None
+        self._set_status(DeviceState.BUSY)
+        try:
+            identity = self._read_card()
+        except PortError:
+            raise
+        except IdCardError as exc:
+            self._attempts += 1
+            self._last_error = exc
+            if isinstance(exc, _TRANSIENT) and self._attempts < READ_ATTEMPTS:
+                log.info("%s: read attempt %d failed: %s", self.name, self._attempts, exc)
+                return
+            self._placement = "done"
+            self._set_status(DeviceState.READY)
+            self._deliver("card_error", exc)
+            return
+        self._placement = "done"
+        self._set_status(DeviceState.READY)
+        self._deliver("card", identity)
+
+    def _card_gone(self) -> None:
+        placement, self._placement = self._placement, None
+        if placement is None:
+            return
+        if placement == "reading" and self._last_error is not None:
+            self._deliver("card_error", self._last_error)
+        self._emit("card_removed")
+
+    def _deliver(self, event: str, payload: object) -> None:
+        if event == "card":
+            log.info("%s: card read: %r", self.name, payload)
+        else:
+            log.warning("%s: card not accepted: %s", self.name, payload)
+        for waiter in list(self._waiters):
+            waiter.put((event, payload))
+        self._emit(event, payload)
+
+    def _wait_for_event(self, timeout: float) -> Identity:
+        waiter: queue.Queue = queue.Queue()
+        self._waiters.append(waiter)
+        try:
+            event, payload = waiter.get(timeout=timeout)
+        except queue.Empty:
+            raise CardTimeout(f"no card within {timeout:g} s") from None
+        finally:
+            self._waiters.remove(waiter)
+        if event == "card_error":
+            raise payload
+        return payload
+
+    # -- the card conversation ---------------------------------------------------------------
+    def _read_until(self, deadline: float) -> Identity:
+        attempts = 0
+        while True:
+            if self._find_card():
+                try:
+                    return self._read_card()
+                except _TRANSIENT as exc:
+                    attempts += 1
+                    if attempts >= READ_ATTEMPTS:
+                        raise
+                    log.info("%s: read attempt %d failed: %s", self.name, attempts, exc)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise CardTimeout("no card before the timeout")
+            time.sleep(min(self.poll_interval, remaining))
+
+    def _check_sam(self) -> None:
+        ga467.check_status(self._transact(ga467.SAM_STATUS))
+
+    def _find_card(self) -> bool:
+        response = self._transact(ga467.FIND_CARD)
+        if response.sw3 == ga467.SW_NO_CARD:
+            return False
+        ga467.check_status(response, ok=ga467.SW_CARD_FOUND)
+        return True
+
+    def _read_card(self) -> Identity:
+        ga467.check_status(self._transact(ga467.SELECT_CARD))
+        command = ga467.READ_TEXT_PHOTO_FP if self.with_fingerprint else ga467.READ_TEXT_PHOTO
+        response = self._transact(command)
+        ga467.check_status(response)
+        record = ga467.split_read_data(response.data, with_fingerprint=self.with_fingerprint)
+        return parse_card_text(record.text, record.photo)
+
+    def _transact(self, command: tuple[int, int]) -> ga467.Response:
+        """One request/response; a damaged or missing response is retried once."""
+        try:
+            return self._exchange(command)
+        except _RETRYABLE_FRAME as exc:
+            log.warning("%s: command %02X %02X: %s; retrying once", self.name, *command, exc)
+        return self._exchange(command)
+
+    def _exchange(self, command: tuple[int, int]) -> ga467.Response:
+        port = self._port
+        if port is None:
+            raise PortError("port is not open", fault="disconnected")
+        timeout = self.frame_timeout + _MAX_RESPONSE.get(command, 64) * 10 / self.baud
+        try:
+            port.reset_input_buffer()
+            self._decoder.reset()
+            port.write(ga467.encode_request(command))
+            deadline = time.monotonic() + timeout
+            bad_length: BadLength | None = None
+            while True:
+                try:
+                    response = self._decoder.next_response()
+                except BadLength as exc:  # a false preamble in garbage: look further
+                    bad_length = exc
+                    continue
+                if response is not None:
+                    return response
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    if self._decoder.in_frame():
+                        raise TruncatedFrame(
+                            f"response to {command[0]:02X} {command[1]:02X} stopped after "
+                            f"{self._decoder.pending()} bytes", native=self._decoder.pending())
+                    if bad_length is not None:
+                        raise bad_length
+                    raise NoResponse(f"no response to {command[0]:02X} {command[1]:02X} "
+                                     f"within {timeout:.2f} s")
+                ready, _, _ = select.select([port.fileno()], [], [], remaining)
+                if ready:
+                    self._decoder.feed(port.read(port.in_waiting or 1))
+        except (serial.SerialException, OSError, ValueError, TypeError) as exc:
+            # TypeError/ValueError: pyserial on a port closed under it.
+            errno = getattr(exc, "errno", None)
+            raise PortError(f"serial port {self.port_path} failed: {exc}",
+                            fault="disconnected", native=errno) from None
+
+    # -- port --------------------------------------------------------------------------------
+    def _open_port(self) -> None:
+        try:
+            self._port = serial.Serial(self.port_path, self.baud, timeout=0, write_timeout=2)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            errno = getattr(exc, "errno", None)
+            raise PortError(f"cannot open {self.port_path}: {exc}", fault="port_missing",
+                            native=errno) from None
+        log.info("%s: opened %s at %d baud", self.name, self.port_path, self.baud)
+
+    def _close_port(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                port.close()
+            except (serial.SerialException, OSError):
+                log.debug("%s: closing a vanished port failed", self.name, exc_info=True)
