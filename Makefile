@@ -1,0 +1,26 @@
+# kiosk-terminal. `make demo` and `make test` install everything they need first
+# (apt packages, .venv, Python packages) through scripts/setup.sh, idempotently.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: setup demo test lint bench screenshots clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	@$(VENV)/bin/kiosk demo
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf demo-output var/log .pytest_cache

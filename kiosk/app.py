@@ -1,0 +1,192 @@
+"""Construct and wire the terminal in one place: config → catalog, central client, devices,
+outbox → flow → window. Device callbacks reach the flow only through the bridge.
+
+Nothing here runs at import; ``KioskApp(config).start()`` does the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication
+
+from kiosk.bridge import Bridge
+from kiosk.config import Config
+from kiosk.effects import VisitEffects
+from kiosk.flow import Flow
+
+log = logging.getLogger(__name__)
+
+# What a card problem means to a resident: the place-card screen's sentence.
+_CARD_PROBLEM_KEYS = {"card_expired": "card.expired", "check_digit": "card.invalid",
+                      "card_data": "card.invalid"}
+
+
+def card_problem_key(error: BaseException) -> str:
+    return _CARD_PROBLEM_KEYS.get(getattr(error, "fault", ""), "card.unreadable")
+
+
+def qt_application(argv: list[str] | None = None) -> QApplication:
+    """The one QApplication, with the CJK font every screen uses."""
+    app = QApplication.instance() or QApplication(argv or ["kiosk"])
+    from screens.theme import FONT_FAMILY
+
+    app.setFont(QFont(FONT_FAMILY, 16))
+    return app
+
+
+def read_terminal_key(config: Config) -> bytes:
+    text = config.path("central", "key_file").read_text(encoding="ascii").strip()
+    return bytes.fromhex(text)
+
+
+@dataclass
+class Devices:
+    """The devices this terminal has (None where config says it has none)."""
+
+    idcard: Any = None
+    sscard: Any = None
+    receipt_printer: Any = None
+    document_printer: Any = None
+    problems: dict[str, str] = field(default_factory=dict)  # name → why it did not open
+
+    def all(self) -> dict[str, Any]:
+        return {name: dev for name, dev in vars(self).items()
+                if name != "problems" and dev is not None}
+
+
+def build_devices(config: Config) -> Devices:
+    devices = Devices()
+    uris = config.devices
+    if uris["idcard"]:
+        from drivers.idcard import IdCardReader
+
+        devices.idcard = IdCardReader(uris["idcard"])
+    if uris["sscard"]:
+        from drivers.sscard import SocialSecurityCardReader
+
+        devices.sscard = SocialSecurityCardReader(uris["sscard"])
+    if uris["receipt_printer"]:
+        from drivers.receipt_printer import ReceiptPrinter, load_profile
+
+        devices.receipt_printer = ReceiptPrinter(uris["receipt_printer"],
+                                                 profile=load_profile(uris["receipt_profile"]))
+    if uris["document_printer"]:
+        from drivers.document_printer import DocumentPrinter
+
+        devices.document_printer = DocumentPrinter(uris["document_printer"])
+    return devices
+
+
+class KioskApp:
+    """The running terminal. ``tick_ms`` is the flow clock's period (tests shorten it)."""
+
+    def __init__(self, config: Config, *, catalog: Any = None, devices: Devices | None = None,
+                 tick_ms: int = 1000) -> None:
+        from kiosk.catalog import Catalog
+        from kiosk.central import CentralClient
+
+        self.config = config
+        self.qt = qt_application()
+        self.catalog = catalog or Catalog.load()
+        self.client = CentralClient(
+            config.central["url"], config.terminal["id"], read_terminal_key(config),
+            ca_bundle=config.central["ca_bundle"] or None,
+            client_cert=config.central["client_cert"] or None,
+            timeout=(config.central["connect_timeout"], config.central["read_timeout"]))
+        self.devices = devices if devices is not None else build_devices(config)
+        self.outbox = self._open_outbox()
+        self.bridge = Bridge()
+        self.effects = VisitEffects(self.client, terminal_id=config.terminal["id"],
+                                    receipt_printer=self.devices.receipt_printer,
+                                    document_printer=self.devices.document_printer,
+                                    outbox=self.outbox)
+        session = config.session
+        self.flow = Flow(self.catalog, self.effects, run_async=self.bridge.run_async,
+                         language=config.ui["language"], elderly=config.ui["elderly_mode"],
+                         idle_timeout=session["idle_timeout"], countdown=session["countdown"],
+                         take_documents_timeout=session["take_documents_timeout"])
+        from screens.window import KioskWindow
+
+        self.window = KioskWindow(self.flow, config.screen["width"], config.screen["height"])
+        self.timer = QTimer()
+        self.timer.setInterval(tick_ms)
+        self.timer.timeout.connect(self.flow.tick)
+        self._wire_devices()
+
+    def _open_outbox(self) -> Any:
+        try:
+            from kiosk.secret_store import load_or_create_key
+            from offline_queue import Outbox
+        except ImportError:  # the outbox package is optional while it is being built
+            return None
+        try:
+            key = load_or_create_key(self.config.path("outbox", "key_file"))
+            path = self.config.path("outbox", "path")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return Outbox(path, key=key)
+        except Exception as exc:  # the kiosk still serves queries without an outbox
+            log.error("outbox unavailable: %s", exc)
+            return None
+
+    def _wire_devices(self) -> None:
+        gui = self.bridge.on_gui
+        for reader in (self.devices.idcard, self.devices.sscard):
+            if reader is None:
+                continue
+            reader.on_card(gui(self.flow.card_read))
+            reader.on_card_removed(gui(self.flow.card_removed))
+            reader.on_card_error(gui(lambda err: self.flow.card_error(card_problem_key(err),
+                                                                      str(err))))
+
+    def start(self, show: bool = True) -> None:
+        """Open devices (a device that fails stays in error; the kiosk still serves)."""
+        for name, device in self.devices.all().items():
+            try:
+                device.open()
+            except Exception as exc:
+                self.devices.problems[name] = str(exc)
+                log.error("device %s did not open: %s", name, exc)
+        self.timer.start()
+        if show:
+            if self.config.screen["fullscreen"]:
+                self.window.setWindowFlag(Qt.FramelessWindowHint, True)
+                self.window.showFullScreen()
+            else:
+                self.window.show()
+
+    def stop(self) -> None:
+        self.timer.stop()
+        if self.flow.session is not None:
+            self.flow.end_session("shutdown", say_goodbye=False)
+        for name, device in self.devices.all().items():
+            try:
+                device.close()
+            except Exception as exc:
+                log.warning("device %s did not close cleanly: %s", name, exc)
+        if self.outbox is not None:
+            try:
+                self.outbox.close()
+            except Exception as exc:
+                log.warning("outbox did not close cleanly: %s", exc)
+        self.bridge.shutdown()
+        self.window.close()
+        self.window.deleteLater()
+
+
+def wait_until(predicate, timeout: float, step_ms: int = 20) -> bool:
+    """Process Qt events until ``predicate()`` is true (used by the demo's scripted visit)."""
+    deadline = time.monotonic() + timeout
+    app = QApplication.instance()
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if predicate():
+            return True
+        time.sleep(step_ms / 1000)
+    app.processEvents()
+    return predicate()

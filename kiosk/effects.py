@@ -1,0 +1,63 @@
+"""What a visit does outside itself — call central, print, record a rating — behind the
+:class:`kiosk.flow.Effects` port. Every method blocks; the app runs them on workers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from drivers.identity import Identity
+
+log = logging.getLogger(__name__)
+
+
+class NothingToPrint(Exception):
+    fault = "nothing_to_print"
+    message_key = "errors.print_failed"
+
+
+class PrinterMissing(Exception):
+    """The service prints on a device this terminal does not have."""
+
+    fault = "offline"
+
+
+class VisitEffects:
+    def __init__(self, client: Any, *, terminal_id: str, receipt_printer: Any = None,
+                 document_printer: Any = None, outbox: Any = None) -> None:
+        self.client = client
+        self.terminal_id = terminal_id
+        self.receipt_printer = receipt_printer
+        self.document_printer = document_printer
+        self.outbox = outbox
+
+    def run_service(self, service: Any, identity: Identity | None, inputs: dict[str, str]) -> Any:
+        from kiosk.service_run import ServiceRun
+
+        return ServiceRun(service, self.client).execute(identity, inputs)
+
+    def print_result(self, service: Any, result: Any, identity: Identity | None, lang: str,
+                     job_id: str) -> None:
+        request = result.print_request(lang, identity, self.terminal_id)
+        if request is None:
+            raise NothingToPrint(f"{service.id} has nothing to print")
+        if request.kind == "receipt":
+            if self.receipt_printer is None:
+                raise PrinterMissing("no receipt printer configured")
+            from kiosk.documents.receipts import render_receipt
+
+            doc = render_receipt(request.template, request.context, lang)
+            self.receipt_printer.print_job(job_id, doc)
+        else:
+            if self.document_printer is None:
+                raise PrinterMissing("no A4 printer configured")
+            from kiosk.documents.a4 import render_a4
+
+            self.document_printer.print_job(job_id, render_a4(request.template, request.context, lang))
+
+    def record_evaluation(self, payload: dict[str, Any]) -> None:
+        """Ratings go through the outbox so a network outage never loses one."""
+        if self.outbox is not None:
+            self.outbox.put("evaluation", payload)
+        else:
+            self.client.evaluate(payload)
