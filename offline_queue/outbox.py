@@ -341,7 +341,12 @@ class Outbox:
         finally:
             self.release_sync_lock()
 
+    @property
+    def holds_sync_lock(self) -> bool:
+        return self._lock_fd is not None
+
     def acquire_sync_lock(self) -> None:
+        """Become the one drainer of this file, then recover what a crashed drainer left."""
         with self._lock:
             if self._lock_fd is not None:
                 return
