@@ -1,0 +1,84 @@
+"""``kiosk idcard``: wait for one ID card on the GA 467 reader and show what it says.
+
+For technicians checking a reader: ``--json`` prints the full record (one JSON object);
+without it a masked summary, safe to read aloud or photograph. Exit 0 read, 3 no card
+before the timeout, 4 device or protocol error (one line on stderr naming the cause).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from drivers.idcard import CardTimeout, IdCardError, IdCardReader
+from drivers.identity import Identity, mask_id_number, mask_name
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_USAGE, EXIT_TIMEOUT, EXIT_DEVICE = 0, 2, 3, 4
+JSON_KEYS = ("card_type", "name", "name_en", "sex", "nation", "nationality", "birth_date",
+             "address", "id_number", "authority", "valid_from", "valid_until", "pass_number",
+             "issue_count", "photo_wlt")
+CARD_LABELS = {"resident": "resident ID card",
+               "hmt_residence": "Hong Kong/Macau/Taiwan residence permit",
+               "foreign_permanent": "foreigner's permanent residence card"}
+
+
+def identity_json(identity: Identity) -> dict:
+    """The CLI's JSON record: exactly :data:`JSON_KEYS`, photo as base64."""
+    data = identity.to_json()
+    return {key: data.get(key) for key in JSON_KEYS}
+
+
+def masked_summary(identity: Identity) -> str:
+    """What a technician may see on screen: no full name, number, address or photo."""
+    lines = [
+        f"card:        {CARD_LABELS.get(identity.card_type, identity.card_type)}",
+        f"name:        {mask_name(identity.name)}",
+        f"number:      {mask_id_number(identity.id_number)}",
+        f"sex:         {identity.sex}",
+    ]
+    if identity.nation:
+        lines.append(f"nation:      {identity.nation}")
+    if identity.nationality:
+        lines.append(f"nationality: {identity.nationality}")
+    lines.append(f"valid:       {identity.valid_from} – {identity.valid_until or '长期'}")
+    if identity.issue_count is not None:
+        lines.append(f"issue count: {identity.issue_count}")
+    lines.append(f"photo:       {len(identity.photo_wlt or b'')} bytes WLT")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        reader = IdCardReader(args.uri)
+    except ValueError as exc:
+        print(f"kiosk idcard: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        identity = reader.read_once(args.timeout)
+    except CardTimeout:
+        print(f"kiosk idcard: no card within {args.timeout:g} s", file=sys.stderr)
+        return EXIT_TIMEOUT
+    except IdCardError as exc:
+        print(f"kiosk idcard: {exc.fault}: {exc}", file=sys.stderr)
+        return EXIT_DEVICE
+    if args.json:
+        print(json.dumps(identity_json(identity), ensure_ascii=False))
+    else:
+        print(masked_summary(identity))
+    return EXIT_OK
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("idcard", help="read one ID card from the GA 467 reader",
+                                   description=__doc__.splitlines()[0])
+    parser.add_argument("--uri", required=True,
+                        help='reader URI, e.g. "serial:///dev/ttyUSB0?baud=115200"')
+    parser.add_argument("--json", action="store_true",
+                        help="print the full record as JSON (personal data: handle with care)")
+    parser.add_argument("--timeout", type=float, default=30.0,
+                        help="seconds to wait for a card (default 30)")
+    parser.set_defaults(func=run)
