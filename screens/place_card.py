@@ -4,7 +4,8 @@ cannot be used (expired, misread)."""
 from __future__ import annotations
 
 from kiosk.i18n import Translator
-from screens.qt import QLabel, Qt
+from screens.card_picture import CardPicture
+from screens.qt import Qt
 from screens.widgets import Screen, button, label
 
 
@@ -15,10 +16,7 @@ class PlaceCardScreen(Screen):
         super().__init__(flow, parent)
         self.title = label(kind="title", align=Qt.AlignCenter)
         self.box.addWidget(self.title)
-        self.picture = QLabel("▭  ⟶  ⬓")
-        self.picture.setObjectName("banner")
-        self.picture.setAlignment(Qt.AlignCenter)
-        self.picture.setMinimumHeight(360)
+        self.picture = CardPicture()
         self.box.addWidget(self.picture)
         self.hint = label(kind="hint", align=Qt.AlignCenter)
         self.box.addWidget(self.hint)

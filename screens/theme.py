@@ -37,9 +37,9 @@ class Sizes:
     tiles_per_page: int
 
 
-STANDARD = Sizes(text_px=32, title_px=48, target_px=96, lang_px=180, rows_per_page=8,
+STANDARD = Sizes(text_px=32, title_px=48, target_px=96, lang_px=150, rows_per_page=8,
                  tiles_per_page=8)
-ELDERLY = Sizes(text_px=42, title_px=60, target_px=128, lang_px=220, rows_per_page=5,
+ELDERLY = Sizes(text_px=42, title_px=60, target_px=128, lang_px=200, rows_per_page=5,
                 tiles_per_page=4)
 
 

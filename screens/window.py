@@ -38,8 +38,12 @@ class TopBar(QWidget):
         self.setObjectName("topbar")
         self.setAttribute(Qt.WA_StyledBackground, True)
         self.flow = flow
-        line = QHBoxLayout(self)
-        line.setContentsMargins(24, 12, 24, 12)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(16, 12, 16, 12)
+        self.first, self.second = QHBoxLayout(), QHBoxLayout()
+        rows.addLayout(self.first)
+        rows.addLayout(self.second)
+        line = self.first
         self.lang_buttons = {}
         for lang in LANGUAGES:
             btn = button(role="lang", name=f"top_lang_{lang}",
@@ -51,10 +55,19 @@ class TopBar(QWidget):
                                      on_click=lambda: flow.set_elderly(not flow.elderly))
         self.home_button = button(on_click=flow.go_home, name="home")
         self.exit_button = button(on_click=flow.cancel, name="exit")
+        self._wrapped: bool | None = None
+
+    def _arrange(self, elderly: bool) -> None:
+        """One row in standard mode; senior mode's larger buttons need a second row."""
+        if self._wrapped == elderly:
+            return
+        row = self.second if elderly else self.first
         for btn in (self.elderly_button, self.home_button, self.exit_button):
-            line.addWidget(btn)
+            row.addWidget(btn)
+        self._wrapped = elderly
 
     def render(self, t: Translator) -> None:
+        self._arrange(self.flow.elderly)
         for lang, btn in self.lang_buttons.items():
             btn.setText(t.t(f"lang.{lang}"))
             btn.setChecked(lang == self.flow.language)
@@ -97,7 +110,7 @@ class KioskWindow(QWidget):
         self._elderly_applied: bool | None = None
         self.setObjectName("kiosk")
         self.setWindowTitle("kiosk-terminal")
-        self.resize(width, height)
+        self.setFixedSize(width, height)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(0)

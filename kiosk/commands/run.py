@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -36,7 +37,26 @@ def run(args: argparse.Namespace) -> int:
 
     app = KioskApp(config)
     app.start()
+    if os.environ.get("KIOSK_EXIT_AFTER_PAINT"):  # for bench/cold_start.py
+        _exit_after_first_paint(app)
     try:
         return app.qt.exec()
     finally:
         app.stop()
+
+
+def _exit_after_first_paint(app) -> None:
+    """Print "painted" once the attract screen has been painted, then quit."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    screen = app.window.current_screen()
+
+    class PaintWatch(QObject):
+        def eventFilter(self, obj, event) -> bool:
+            if event.type() == QEvent.Paint:
+                screen.removeEventFilter(self)
+                QTimer.singleShot(0, lambda: (print("painted", flush=True), app.qt.quit()))
+            return False
+
+    app._paint_watch = PaintWatch()
+    screen.installEventFilter(app._paint_watch)

@@ -1,0 +1,53 @@
+"""A drawn picture of where the card goes: the reader pad below the screen and a card
+gliding onto it, so a first-time user sees what to do without reading."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+from screens.theme import COLOURS
+
+
+class CardPicture(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumHeight(420)
+        self.phase = 0.0
+        self.timer = QTimer(self)
+        self.timer.setInterval(50)
+        self.timer.timeout.connect(self._step)
+
+    def showEvent(self, event) -> None:
+        self.timer.start()
+
+    def hideEvent(self, event) -> None:
+        self.timer.stop()
+
+    def _step(self) -> None:
+        self.phase = (self.phase + 0.02) % 1.0
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        w, h = self.width(), self.height()
+        pad = QRectF(w * 0.2, h * 0.62, w * 0.6, h * 0.3)
+        p.setPen(QPen(QColor(COLOURS["border"]), 4))
+        p.setBrush(QColor(COLOURS["surface"]))
+        p.drawRoundedRect(pad, 24, 24)
+        # the card glides from above onto the pad, rests, and starts again
+        travel = min(self.phase / 0.6, 1.0)
+        card_w, card_h = pad.width() * 0.62, pad.height() * 0.78
+        x = pad.center().x() - card_w / 2
+        y = h * 0.05 + (pad.center().y() - card_h / 2 - h * 0.05) * travel
+        p.setPen(QPen(QColor(COLOURS["primary"]), 4))
+        p.setBrush(QColor("#dbe8f5"))
+        p.drawRoundedRect(QRectF(x, y, card_w, card_h), 16, 16)
+        p.setBrush(QColor(COLOURS["primary"]))
+        p.drawRect(QRectF(x + card_w * 0.08, y + card_h * 0.2, card_w * 0.25, card_h * 0.55))
+        for i in range(3):
+            line_y = y + card_h * (0.28 + 0.18 * i)
+            p.drawLine(int(x + card_w * 0.42), int(line_y), int(x + card_w * 0.9), int(line_y))
+        p.end()

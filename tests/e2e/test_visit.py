@@ -1,0 +1,134 @@
+"""A resident's first visit, end to end, on real transports: the central simulator over
+HTTP, the GA 467 reader simulator on a pty, the ESC/POS printer simulator over TCP — each a
+separate process — and the real app window driven by taps (pytest-qt)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractButton, QLabel, QPushButton, QTableWidget
+
+from kiosk.app import KioskApp
+from kiosk.demo import DEMO_CARD, DemoRig
+from kiosk.flow import Step
+
+pytestmark = pytest.mark.e2e
+RESIDENT = json.loads(DEMO_CARD.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def rig(tmp_path):
+    rig = DemoRig(tmp_path / "rig").start()
+    yield rig
+    rig.stop()
+
+
+def make_app(rig, **session):
+    config = rig.config(session=session) if session else rig.config()
+    app = KioskApp(config, tick_ms=100)
+    app.start(show=True)
+    return app
+
+
+@pytest.fixture
+def app(rig, qtbot):
+    app = make_app(rig)
+    yield app
+    app.stop()
+
+
+def tap(qtbot, app, name):
+    screen = app.window.current_screen()
+    for root in (screen, app.window.topbar, app.window.overlay):
+        btn = root.findChild(QPushButton, name)
+        if btn is not None and btn.isVisible():
+            qtbot.mouseClick(btn, Qt.LeftButton)
+            return
+    raise AssertionError(f"no visible button {name} on {app.flow.step}")
+
+
+def wait_step(qtbot, app, step, timeout=15000):
+    qtbot.waitUntil(lambda: app.flow.step is step, timeout=timeout)
+
+
+def visible_texts(app) -> str:
+    """Every text a widget of the window holds, shown or not."""
+    texts = []
+    for widget in app.window.findChildren(QLabel):
+        texts.append(widget.text())
+    for widget in app.window.findChildren(QAbstractButton):
+        texts.append(widget.text())
+    for table in app.window.findChildren(QTableWidget):
+        for r in range(table.rowCount()):
+            for c in range(table.columnCount()):
+                item = table.item(r, c)
+                texts.append(item.text() if item else "")
+    return "\n".join(texts)
+
+
+def test_first_visit_from_tap_to_printed_receipt(app, rig, qtbot):
+    tap(qtbot, app, "start")
+    wait_step(qtbot, app, Step.HOME)
+    tap(qtbot, app, "service_rs_jfmx")
+    wait_step(qtbot, app, Step.INTRO)
+    assert "个人社保缴费明细查询" in visible_texts(app)
+    tap(qtbot, app, "confirm")
+    wait_step(qtbot, app, Step.PLACE_CARD)
+
+    rig.place_card()
+    wait_step(qtbot, app, Step.RESULT)
+    table = app.window.current_screen().findChild(QTableWidget, "result_table")
+    assert table.isVisible() and table.rowCount() > 0
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert any("缴费" in h for h in headers)
+    assert all(table.item(0, c).text() for c in range(table.columnCount()))
+    shown = visible_texts(app)
+    assert RESIDENT["name"][0] + "*" in shown and RESIDENT["name"] not in shown
+
+    tap(qtbot, app, "print")
+    wait_step(qtbot, app, Step.TAKE_DOCUMENTS)
+    jobs = sorted(rig.printer_dir.glob("job-*.txt"))
+    assert len(jobs) == 1
+    receipt = jobs[0].read_text(encoding="utf-8")
+    assert "个人社保缴费明细查询" in receipt
+    assert RESIDENT["id_number"][:6] in receipt and RESIDENT["id_number"][-4:] in receipt
+    assert RESIDENT["id_number"] not in receipt and RESIDENT["name"] not in receipt
+    assert "[CUT]" in receipt
+
+    rig.remove_card()
+    wait_step(qtbot, app, Step.RATING)
+    tap(qtbot, app, "rate_very_satisfied")
+    wait_step(qtbot, app, Step.GOODBYE)
+    wait_step(qtbot, app, Step.ATTRACT, timeout=10000)
+
+    left = visible_texts(app)
+    assert RESIDENT["name"] not in left and RESIDENT["name"][0] + "*" not in left
+    assert RESIDENT["id_number"] not in left and RESIDENT["id_number"][-4:] not in left
+    assert app.flow.session is None
+
+
+def test_idle_timeout_counts_down_then_returns_to_attract(rig, qtbot):
+    app = make_app(rig, idle_timeout=0.6, countdown=1.0)
+    try:
+        tap(qtbot, app, "start")
+        wait_step(qtbot, app, Step.HOME)
+        tap(qtbot, app, "service_rs_jfmx")
+        qtbot.waitUntil(lambda: app.window.overlay.isVisible(), timeout=5000)
+        assert "秒后将退出" in app.window.overlay.text.text()
+        tap(qtbot, app, "more_time")
+        assert not app.window.overlay.isVisible() and app.flow.step is Step.INTRO
+        wait_step(qtbot, app, Step.ATTRACT, timeout=8000)
+        assert not app.window.overlay.isVisible() and app.flow.session is None
+    finally:
+        app.stop()
+
+
+def test_switching_language_mid_visit_redraws_the_screen(app, rig, qtbot):
+    tap(qtbot, app, "start")
+    wait_step(qtbot, app, Step.HOME)
+    tap(qtbot, app, "top_lang_en")
+    assert "What would you like to do?" in visible_texts(app)
+    tap(qtbot, app, "top_lang_zh_HK")
+    assert "請選擇要辦理的業務" in visible_texts(app)
