@@ -1,0 +1,247 @@
+"""HTTP plumbing: routing, signature checks, idempotency replay, fault injection, admin API."""
+
+from __future__ import annotations
+
+import argparse
+import binascii
+import json
+import logging
+import re
+import signal
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from simulators.central import catalog, routes
+from simulators.central.routes import ApiError, Request
+from simulators.central.signature import SignatureError, Verifier
+from simulators.central.state import State
+
+log = logging.getLogger(__name__)
+DEMO_TERMINAL = "GZ-DEMO-0001"
+DEFAULT_KEY_FILE = Path(__file__).resolve().parents[2] / "config" / "demo-terminal.key"
+_SID = r"(?P<sid>[a-z][a-z0-9_]*)"
+
+API_ROUTES: list[tuple[str, re.Pattern, Any, bool]] = [  # method, path, handler, replay by key
+    ("POST", re.compile(r"/v1/identity:verify"), routes.verify_identity, False),
+    ("POST", re.compile(r"/v1/identity:verifyFace"), routes.verify_face, False),
+    ("POST", re.compile(rf"/v1/services/{_SID}:query"), routes.query, False),
+    ("POST", re.compile(rf"/v1/services/{_SID}:submit"), routes.submit, True),
+    ("GET", re.compile(r"/v1/documents/(?P<doc>[A-Za-z0-9_-]+)"), routes.document, False),
+    ("POST", re.compile(r"/v1/queue/tickets"), routes.queue_ticket, True),
+    ("GET", re.compile(r"/v1/appointments/slots"), routes.appointment_slots, False),
+    ("POST", re.compile(r"/v1/appointments"), routes.book_appointment, True),
+    ("POST", re.compile(r"/v1/evaluations"), routes.evaluate, True),
+    ("POST", re.compile(r"/v1/transactions:batch"), routes.transactions_batch, False),
+    ("POST", re.compile(r"/v1/terminals/(?P<tid>[A-Za-z0-9_-]+)/heartbeat"), routes.heartbeat, False),
+    ("GET", re.compile(r"/v1/updates"), routes.updates, False),
+]
+
+
+class App:
+    def __init__(self, services: dict, keys: dict[str, bytes], verify_signatures: bool = True):
+        self.services = services
+        self.verifier = Verifier(keys)
+        self.verify_signatures = verify_signatures
+        self.state = State()
+
+    def fault(self) -> ApiError | str | None:
+        """The fault this /v1 call suffers, if any ("drop" = close without answering)."""
+        faults = self.state.faults
+        if faults.get("latency"):
+            time.sleep(float(faults["latency"]))
+        if faults.get("drop"):
+            return "drop"
+        if faults.get("down"):
+            return ApiError(503, "platform_down", "the platform is down for maintenance")
+        if faults.get("rate_limited"):
+            return ApiError(429, "rate_limited", "too many requests", {"Retry-After": "2"})
+        rate = float(faults.get("error_rate") or 0)
+        if rate > 0:
+            with self.state.lock:
+                self.state.calls += 1
+                calls = self.state.calls
+            if int(calls * rate) != int((calls - 1) * rate):
+                return ApiError(500, "internal", "injected server error")
+        return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the client reuses one connection
+    server_version = "central-sim/1"
+    app: App  # set on the subclass built in serve()
+
+    def log_message(self, fmt: str, *args: Any) -> None:
+        log.debug("%s " + fmt, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def _send(self, status: int, body: Any, headers: dict | None = None) -> None:
+        if isinstance(body, bytes):
+            payload, ctype = body, "application/pdf"
+        else:
+            payload, ctype = json.dumps(body, ensure_ascii=False).encode(), "application/json; charset=utf-8"
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _error(self, err: ApiError) -> None:
+        self._send(err.status, {"error": {"code": err.code, "message": err.message}}, err.headers)
+
+    def _handle(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        split = urlsplit(self.path)
+        path, query = split.path, dict(parse_qsl(split.query))
+        try:
+            body = json.loads(raw) if raw else None
+        except (ValueError, UnicodeDecodeError):
+            body = ...
+        if path.startswith("/_admin/"):
+            try:
+                self._send(*admin(self.app, method, path, query, body))
+            except ApiError as err:
+                self._error(err)
+            return
+        self._api(method, path, query, raw, body)
+
+    def _api(self, method: str, path: str, query: dict, raw: bytes, body: Any) -> None:
+        app, status, terminal = self.app, 500, None
+        try:
+            if app.verify_signatures:
+                try:
+                    terminal = app.verifier.check(method, self.path, self.headers, raw)
+                except SignatureError as exc:
+                    raise ApiError(401, exc.code, str(exc)) from None
+            else:
+                terminal = self.headers.get("X-Kiosk-Terminal")
+            fault = app.fault()
+            if fault == "drop":
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            if isinstance(fault, ApiError):
+                raise fault
+            if body is ...:
+                raise ApiError(400, "bad_request", "body is not JSON")
+            handler, replay, m = _route(method, path)
+            req = Request(method, path, query, body, terminal, dict(self.headers))
+            idem = self.headers.get("Idempotency-Key") if replay else None
+            cached = app.state.idempotent_replies.get((terminal or "", idem)) if idem else None
+            if cached:
+                status, reply = cached
+            else:
+                status, reply = handler(app, req, *m.groups())
+                if idem:
+                    with app.state.lock:
+                        app.state.idempotent_replies[(terminal or "", idem)] = (status, reply)
+            self._send(status, reply)
+        except ApiError as err:
+            status = err.status
+            self._error(err)
+        except OSError:
+            status = 0
+        except Exception as exc:  # a simulator bug must answer 500, not drop the connection
+            log.exception("handler failed")
+            status = 500
+            self._error(ApiError(500, "internal", f"{type(exc).__name__}: {exc}"))
+        finally:
+            with app.state.lock:
+                app.state.received.append({"method": method, "path": self.path, "terminal": terminal,
+                                           "status": status, "body": None if body is ... else body})
+                del app.state.received[:-2000]
+
+
+def _route(method: str, path: str) -> tuple[Any, bool, re.Match]:
+    for route_method, pattern, handler, replay in API_ROUTES:
+        m = pattern.fullmatch(path)
+        if m and route_method == method:
+            return handler, replay, m
+    raise ApiError(404, "no_such_operation", f"{method} {path}")
+
+
+def admin(app: App, method: str, path: str, query: dict, body: Any) -> tuple[int, Any]:
+    """Test and demo control: what was received, faults, remote commands, reset."""
+    state = app.state
+    with state.lock:
+        if (method, path) == ("GET", "/_admin/received"):
+            wanted = query.get("path", "")
+            return 200, {"requests": [r for r in state.received if wanted in r["path"]]}
+        if (method, path) == ("GET", "/_admin/transactions"):
+            return 200, {"transactions": list(state.transactions.values())}
+        if (method, path) == ("GET", "/_admin/evaluations"):
+            return 200, {"evaluations": list(state.evaluations)}
+        if path == "/_admin/faults":
+            if method == "POST":
+                if not isinstance(body, dict) or set(body) - set(state.faults):
+                    raise ApiError(400, "bad_request", f"faults: {', '.join(state.faults)}")
+                state.faults.update(body)
+            return 200, {"faults": state.faults}
+        if (method, path) == ("POST", "/_admin/reset"):
+            state.reset()
+            app.verifier.reset()
+            return 200, {"reset": True}
+        if (method, path) == ("POST", "/_admin/updates") and isinstance(body, dict):
+            state.updates.update(body)
+            return 200, state.updates
+        m = re.fullmatch(r"/_admin/terminals/([A-Za-z0-9_-]+)/(commands|heartbeats)", path)
+        if m and m.group(2) == "commands" and method == "POST":
+            if not isinstance(body, dict) or not isinstance(body.get("command"), str):
+                raise ApiError(400, "bad_request", "body needs a command")
+            cmd = {"id": body.get("id") or uuid.uuid4().hex[:12], "command": body["command"],
+                   "args": body.get("args") or {}}
+            state.commands.setdefault(m.group(1), []).append(cmd)
+            return 200, cmd
+        if m and method == "GET":
+            key = m.group(2)
+            source = state.commands if key == "commands" else state.heartbeats
+            return 200, {key: source.get(m.group(1), [])}
+    raise ApiError(404, "no_such_admin_operation", f"{method} {path}")
+
+
+def _keys(args: argparse.Namespace) -> dict[str, bytes]:
+    key_file = Path(args.key_file) if args.key_file else DEFAULT_KEY_FILE
+    lines = [ln.strip() for ln in key_file.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    keys = {DEMO_TERMINAL: binascii.unhexlify("".join(lines))}
+    for item in args.terminal:
+        tid, _, hexkey = item.partition("=")
+        keys[tid] = binascii.unhexlify(hexkey)
+    return keys
+
+
+def serve(args: argparse.Namespace) -> int:
+    host, _, port = args.listen.rpartition(":")
+    app = App(catalog.load(Path(args.catalog) if args.catalog else None), _keys(args),
+              verify_signatures=not args.no_signatures)
+    app.state.faults.update(latency=args.latency, error_rate=args.error_rate, down=args.down,
+                            services_down=list(args.service_down))
+    handler = type("BoundHandler", (Handler,), {"app": app})
+    server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), handler)
+    server.daemon_threads = True
+
+    def stop(signum: int, frame: Any) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"http://{server.server_address[0]}:{server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    sys.stdout.flush()
+    return 0
