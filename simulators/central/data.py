@@ -154,7 +154,13 @@ def fields(service: SimService, person: str, identity: dict | None, inputs: dict
            today: dt.date) -> dict[str, Any]:
     rng = rng_for(person, service.id, "fields")
     when = dt.datetime.combine(today, dt.time(10, 0)) - dt.timedelta(days=rng.randint(30, 900))
-    return {c["key"]: _value(c, rng, when=when, identity=identity) for c in service.columns}
+    out = {c["key"]: _value(c, rng, when=when, identity=identity) for c in service.columns}
+    for c in service.columns:  # a field the resident chose (year, plate …) is echoed back
+        if isinstance(inputs.get(c["key"]), str):
+            out[c["key"]] = inputs[c["key"]]
+        elif c["key"].startswith("first_"):
+            out[c["key"]] = (when - dt.timedelta(days=365 * rng.randint(3, 25))).strftime("%Y-%m")
+    return out
 
 
 def timeline_rows(service: SimService, seed: str, today: dt.date) -> list[dict]:
