@@ -1,0 +1,202 @@
+"""``kiosk doctor``: is this terminal fit to serve residents? One line per thing that is not.
+
+A technician arriving on site (or central, through collect-diagnostics) wants one answer per
+part: each configured device opened and asked for its status, the central platform reached
+with a signed call, free disk where the outbox and logs live, and the outbox's backlog and
+dead letters. Every check is bounded in time so a hung device cannot hang the doctor.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import Config
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAIL, EXIT_DEVICE, EXIT_CENTRAL = 0, 1, 4, 5
+MIN_FREE_BYTES = 200 * 1024 * 1024
+MIN_FREE_RATIO = 0.05
+OLDEST_READY_WARN_S = 24 * 3600
+
+
+@dataclass
+class Check:
+    """One verdict: ``name`` says what (``device:idcard``, ``central``, ``disk``, ``outbox``)."""
+
+    name: str
+    category: str  # device | central | disk | outbox | config
+    ok: bool
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'} {self.name}: {self.detail}"
+
+
+def _bounded(fn: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Run ``fn`` on a daemon thread; a hang becomes TimeoutError instead of a stuck doctor."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name=f"doctor-{what}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"{what}: no answer within {timeout:.0f} s")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def check_device(name: str, device: Any, *, settle: float = 3.0) -> Check:
+    """Open, wait until it stops ``starting``, read the status, close."""
+    def probe() -> dict[str, Any]:
+        device.open()
+        try:
+            deadline = time.monotonic() + settle
+            status = device.status()
+            while str(status.state) == "starting" and time.monotonic() < deadline:
+                time.sleep(0.05)
+                status = device.status()
+            return status.to_json()
+        finally:
+            device.close()
+
+    try:
+        status = _bounded(probe, settle + 10.0, f"device {name}")
+    except Exception as exc:  # noqa: BLE001 - drivers raise their own typed errors; all are findings
+        return Check(f"device:{name}", "device", False, f"{type(exc).__name__}: {exc}")
+    ok = status["state"] in ("ready", "busy")
+    detail = status["state"] + (f" ({status['fault']})" if status.get("fault") else "")
+    if status.get("detail"):
+        detail += f": {status['detail']}"
+    return Check(f"device:{name}", "device", ok, detail, {"status": status})
+
+
+def check_central(client: Any, *, timeout: float = 15.0) -> Check:
+    """A signed, read-only call (update metadata): proves URL, TLS, key and clock are right."""
+    try:
+        reply = _bounded(client.update_metadata, timeout, "central")
+    except Exception as exc:  # noqa: BLE001 - CentralError subclasses and timeouts are findings
+        return Check("central", "central", False, f"{type(exc).__name__}: {exc}")
+    return Check("central", "central", True, "reachable, signature accepted", {"updates": reply})
+
+
+def check_disk(path: Path, *, min_free_bytes: int = MIN_FREE_BYTES,
+               min_free_ratio: float = MIN_FREE_RATIO) -> Check:
+    """Free space where the var dir lives; a full disk stops the outbox taking transactions."""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        usage = shutil.disk_usage(probe)
+    except OSError as exc:
+        return Check("disk", "disk", False, f"{probe}: {exc.strerror} (errno {exc.errno})")
+    ratio = usage.free / usage.total if usage.total else 0.0
+    ok = usage.free >= min_free_bytes and ratio >= min_free_ratio
+    detail = f"{probe}: {usage.free // (1024 * 1024)} MiB free ({ratio:.0%})"
+    if not ok:
+        detail += f"; need {min_free_bytes // (1024 * 1024)} MiB and {min_free_ratio:.0%}"
+    return Check("disk", "disk", ok, detail, {"free": usage.free, "total": usage.total})
+
+
+def check_outbox(path: Path) -> Check:
+    """Backlog, oldest waiting item and dead letters; payloads are not opened (no key needed)."""
+    if not path.exists():
+        return Check("outbox", "outbox", True, f"{path}: not created yet (nothing queued)")
+    from offline_queue import Outbox
+    from offline_queue.errors import OutboxError
+
+    try:
+        with Outbox(path) as box:
+            stats = box.stats()
+            dead = box.dead_items(limit=20)
+    except OutboxError as exc:
+        return Check("outbox", "outbox", False, f"{path}: {exc}")
+    pending, oldest = stats["pending"], stats["oldest_ready_age_s"]
+    dead_count = stats["by_state"].get("dead", 0)
+    detail = f"{pending} waiting"
+    if oldest is not None:
+        detail += f", oldest {oldest / 3600:.1f} h"
+    problems = []
+    if dead_count:
+        reasons = sorted({d.get("reason") or "?" for d in dead})[:3]
+        problems.append(f"{dead_count} dead ({'; '.join(reasons)})")
+    if oldest is not None and oldest > OLDEST_READY_WARN_S:
+        problems.append("oldest item waiting more than 24 h")
+    if problems:
+        detail += "; " + ", ".join(problems)
+    data = {"pending": pending, "oldest_ready_age_s": oldest, "dead": dead_count,
+            "by_stream": stats["by_stream"]}
+    return Check("outbox", "outbox", not problems, detail, data)
+
+
+def central_client(config: Config) -> Any:
+    """The terminal's signed client, built from config (no retries: the doctor reports)."""
+    from kiosk.central import CentralClient
+    from kiosk.signing import load_key
+
+    key = load_key(config.path("central", "key_file"))
+    c = config.central
+    return CentralClient(c["url"], config.get("terminal", "id"), key,
+                         ca_bundle=str(config.path("central", "ca_bundle")) if c["ca_bundle"] else None,
+                         timeout=(c["connect_timeout"], c["read_timeout"]), retries=0)
+
+
+def run_doctor(config: Config, *, devices: dict[str, Any] | None = None,
+               client: Any = None, settle: float = 3.0) -> list[Check]:
+    """Every check, in the order a technician would go through them."""
+    checks: list[Check] = []
+    if devices is None:
+        from kiosk.app import build_devices
+
+        try:
+            built = build_devices(config)
+            devices = built.all()
+            for name, why in built.problems.items():
+                checks.append(Check(f"device:{name}", "device", False, why))
+        except Exception as exc:  # noqa: BLE001 - a bad URI or profile is a finding, not a crash
+            checks.append(Check("devices", "device", False, f"{type(exc).__name__}: {exc}"))
+            devices = {}
+    for name, device in devices.items():
+        checks.append(check_device(name, device, settle=settle))
+    own_client = client is None
+    if own_client:
+        try:
+            client = central_client(config)
+        except Exception as exc:  # noqa: BLE001 - KeyFileError and the like
+            checks.append(Check("central", "central", False, f"{type(exc).__name__}: {exc}"))
+    if client is not None:
+        try:
+            checks.append(check_central(client))
+        finally:
+            if own_client:
+                client.close()
+    outbox_path = config.path("outbox", "path")
+    checks.append(check_disk(outbox_path.parent))
+    checks.append(check_outbox(outbox_path))
+    return checks
+
+
+def exit_code(checks: list[Check]) -> int:
+    """0 when all pass; else the first failure's family: 4 device, 5 central, 1 otherwise."""
+    for check in checks:
+        if not check.ok:
+            return {"device": EXIT_DEVICE, "central": EXIT_CENTRAL}.get(check.category, EXIT_FAIL)
+    return EXIT_OK
