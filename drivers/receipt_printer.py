@@ -157,8 +157,10 @@ class ReceiptPrinter(Device):
             raise
         except (OSError, ValueError, EscposError) as exc:  # escpos wraps OSError in its own
             self._set_status(DeviceState.OFFLINE, "offline", f"cannot connect: {type(exc).__name__}")
+            cause = exc if isinstance(exc, OSError) else exc.__context__  # escpos wraps OSError
+            native = getattr(cause, "strerror", None) or type(exc).__name__
             raise PrinterError(f"cannot open printer {self.uri}", fault="offline",
-                               native=getattr(exc, "errno", None) or type(exc).__name__) from exc
+                               native=native) from exc
         self._printer = dev
         log.info("%s: connected to %s (profile %s)", self.name, self.uri, self.profile.name)
 
