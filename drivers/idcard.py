@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import select
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -138,7 +139,13 @@ class IdCardReader(Device):
     def _run(self) -> None:
         while not self._stop.is_set():
             with self._lock:
-                wait = self._poll_step()
+                try:
+                    wait = self._poll_step()
+                except Exception as exc:  # a bug must not silently end polling: log, reconnect
+                    log.exception("%s: poll failed unexpectedly", self.name)
+                    self._close_port()
+                    self._set_status(DeviceState.ERROR, "internal", type(exc).__name__)
+                    wait = self.reconnect_interval
             self._stop.wait(wait)
 
     def _poll_step(self) -> float:
@@ -304,9 +311,11 @@ class IdCardReader(Device):
                 ready, _, _ = select.select([port.fileno()], [], [], remaining)
                 if ready:
                     self._decoder.feed(port.read(port.in_waiting or 1))
-        except (serial.SerialException, OSError, ValueError, TypeError) as exc:
-            # TypeError/ValueError: pyserial on a port closed under it.
-            errno = getattr(exc, "errno", None)
+        except (serial.SerialException, OSError, termios.error, ValueError, TypeError) as exc:
+            # termios.error: tcflush on a hung-up pty; TypeError/ValueError: pyserial on a
+            # port closed under it.
+            errno = getattr(exc, "errno", None) or (exc.args[0] if isinstance(
+                exc, termios.error) and exc.args else None)
             raise PortError(f"serial port {self.port_path} failed: {exc}",
                             fault="disconnected", native=errno) from None
 
@@ -314,7 +323,7 @@ class IdCardReader(Device):
     def _open_port(self) -> None:
         try:
             self._port = serial.Serial(self.port_path, self.baud, timeout=0, write_timeout=2)
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (serial.SerialException, OSError, termios.error, ValueError) as exc:
             errno = getattr(exc, "errno", None)
             raise PortError(f"cannot open {self.port_path}: {exc}", fault="port_missing",
                             native=errno) from None

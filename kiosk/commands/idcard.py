@@ -52,6 +52,10 @@ def masked_summary(identity: Identity) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    else:  # stderr carries exactly one line on failure: the cause
+        logging.getLogger("drivers").setLevel(logging.CRITICAL)
     try:
         reader = IdCardReader(args.uri)
     except ValueError as exc:
@@ -81,4 +85,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="print the full record as JSON (personal data: handle with care)")
     parser.add_argument("--timeout", type=float, default=30.0,
                         help="seconds to wait for a card (default 30)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log the conversation with the reader (masked) to stderr")
     parser.set_defaults(func=run)

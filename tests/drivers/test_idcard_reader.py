@@ -22,6 +22,9 @@ from drivers.idcard import (
 )
 from tests.fixtures.idcard import card_path
 
+# A dying poll thread must fail the test, not just warn (the reconnect bug was one).
+pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+
 WAIT = 10  # generous upper bound for events; tests never assert on speed
 
 
