@@ -1,0 +1,114 @@
+"""Diagnostics bundle and the standard remote-command handlers.
+
+``collect_diagnostics`` packs what a support engineer asks for first — recent logs, the
+effective config, device statuses, outbox numbers — into one tar.gz. Logs are already masked
+when written (``kiosk.logs``); they are masked again here, because a bundle leaves the
+terminal and a log line written by a library before masking was set up must not leak an ID.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import logging
+import tarfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kiosk.logs import mask_text
+from kiosk.ops.remote_commands import CommandFailed, Handler
+
+log = logging.getLogger(__name__)
+
+LOG_TAIL_BYTES = 256 * 1024
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _tail(path: Path, limit: int) -> str:
+    with open(path, "rb") as fh:
+        fh.seek(0, io.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - limit))
+        data = fh.read()
+    text = data.decode("utf-8", errors="replace")
+    if size > limit:  # drop the partial first line
+        text = text.partition("\n")[2]
+    return text
+
+
+def collect_diagnostics(*, log_dir: Path | None, config: Any = None,
+                        snapshot: dict[str, Any] | None = None,
+                        tail_bytes: int = LOG_TAIL_BYTES) -> bytes:
+    """A tar.gz of masked log tails, the effective config and the terminal's state."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        if config is not None:
+            _add(tar, "config.json", json.dumps(config.as_dict(), ensure_ascii=False, indent=1,
+                                                default=str).encode())
+        if snapshot is not None:
+            _add(tar, "state.json", mask_text(json.dumps(snapshot, ensure_ascii=False, indent=1,
+                                                         default=str)).encode())
+        if log_dir is not None and log_dir.is_dir():
+            for path in sorted(log_dir.iterdir()):
+                if path.is_file():
+                    try:
+                        _add(tar, f"logs/{path.name}", mask_text(_tail(path, tail_bytes)).encode())
+                    except OSError as exc:
+                        log.warning("diagnostics: cannot read %s: %s", path, exc.strerror)
+    return buf.getvalue()
+
+
+def outbox_uploader(outbox: Any) -> Callable[[bytes, dict[str, Any]], str]:
+    """Upload a bundle through the outbox (``telemetry`` stream) — central has no dedicated
+    diagnostics endpoint yet, and the outbox survives an outage."""
+    def upload(bundle: bytes, meta: dict[str, Any]) -> str:
+        digest = hashlib.sha256(bundle).hexdigest()
+        outbox.put("telemetry", {"kind": "diagnostics", "sha256": digest, "bytes": len(bundle),
+                                 "bundle_b64": base64.b64encode(bundle).decode(), **meta},
+                   key=f"diagnostics-{digest[:32]}")
+        return f"diagnostics {len(bundle)} bytes sha256 {digest[:12]} queued"
+    return upload
+
+
+def standard_handlers(*, restart: Callable[[], None], set_maintenance: Callable[[bool], None],
+                      reload_catalog: Callable[[], str | None], reload_config: Callable[[], str | None],
+                      sync_outbox: Callable[[], str | None], diagnostics: Callable[[], bytes],
+                      upload: Callable[[bytes, dict[str, Any]], str]) -> dict[str, Handler]:
+    """The handlers for every command central may send, built from the app's callbacks.
+
+    Each callback raises to say it failed; ``CommandFailed`` carries a detail for central.
+    """
+    def _maintenance(on: bool) -> Handler:
+        def run(args: dict[str, Any]) -> str:
+            set_maintenance(on)
+            return f"maintenance {'on' if on else 'off'}"
+        return run
+
+    def _diagnostics(args: dict[str, Any]) -> str:
+        bundle = diagnostics()
+        if not bundle:
+            raise CommandFailed("empty diagnostics bundle")
+        return upload(bundle, {"request": args})
+
+    def _restart(args: dict[str, Any]) -> str:
+        restart()
+        return "restart requested"
+
+    return {
+        "restart_app": _restart,
+        "maintenance_on": _maintenance(True),
+        "maintenance_off": _maintenance(False),
+        "reload_catalog": lambda args: reload_catalog() or "catalog reloaded",
+        "reload_config": lambda args: reload_config() or "config reloaded",
+        "sync_outbox": lambda args: sync_outbox() or "outbox synced",
+        "collect_diagnostics": _diagnostics,
+    }

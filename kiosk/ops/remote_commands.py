@@ -1,0 +1,156 @@
+"""Remote commands from central, carried out when no resident is mid-visit, then acknowledged.
+
+Central queues a command (restart, maintenance on/off, reload catalog/config, sync the outbox,
+collect diagnostics); the next heartbeat reply carries it. The runner holds it until
+``is_idle()`` says nobody is at the screen — a restart must never cut a resident's print in
+half — runs it on its own thread, and keeps ``{id, ok, detail}`` for the next heartbeat.
+A command id seen before is acknowledged again but not run twice (central may resend a
+command whose ack was lost with a failed heartbeat).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+KNOWN_COMMANDS = ("restart_app", "maintenance_on", "maintenance_off", "reload_catalog",
+                  "reload_config", "sync_outbox", "collect_diagnostics")
+Handler = Callable[[dict[str, Any]], str | None]
+
+
+class CommandFailed(Exception):
+    """A handler's way to say "did not work" with a detail for central."""
+
+
+@dataclass(frozen=True)
+class Ack:
+    id: str
+    ok: bool
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "ok": self.ok, "detail": self.detail}
+
+
+class CommandRunner:
+    """Queue of remote commands, run one by one on a worker thread when the terminal is idle.
+
+    ``handlers`` maps a command name to ``handler(args) -> detail``; raising means failure.
+    ``on_result(command, ack)`` (optional) is called on the worker thread: the app hops it to Qt.
+    """
+
+    def __init__(self, handlers: dict[str, Handler], is_idle: Callable[[], bool], *,
+                 idle_poll: float = 0.5, on_result: Callable[[dict, Ack], None] | None = None,
+                 remember: int = 500):
+        self._handlers = dict(handlers)
+        self._is_idle = is_idle
+        self._idle_poll = idle_poll
+        self._on_result = on_result
+        self._lock = threading.Lock()
+        self._pending: collections.deque[dict[str, Any]] = collections.deque()
+        self._acks: list[Ack] = []
+        self._done: collections.OrderedDict[str, Ack] = collections.OrderedDict()
+        self._remember = remember
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- feeding and draining --------------------------------------------------------------
+    def submit(self, commands: list[dict[str, Any]]) -> None:
+        """Commands from a heartbeat reply (each ``{id, command, args?}``)."""
+        with self._lock:
+            queued = {c["id"] for c in self._pending}
+            for cmd in commands:
+                cid = str(cmd.get("id", ""))
+                if cid in self._done:  # already run: just acknowledge again
+                    self._acks.append(self._done[cid])
+                elif cid and cid not in queued:
+                    self._pending.append(dict(cmd))
+                    queued.add(cid)
+        self._wake.set()
+
+    def take_acks(self) -> list[dict[str, Any]]:
+        """Acks for the next heartbeat; give them back with :meth:`restore_acks` if it fails."""
+        with self._lock:
+            acks, self._acks = self._acks, []
+        return [a.to_json() for a in acks]
+
+    def restore_acks(self, acks: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._acks[:0] = [Ack(a["id"], a["ok"], a["detail"]) for a in acks]
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    # -- running ---------------------------------------------------------------------------
+    def run_pending(self) -> int:
+        """Run every queued command now if idle (the worker's body; tests may call it)."""
+        ran = 0
+        while True:
+            if not self._is_idle():
+                return ran
+            with self._lock:
+                if not self._pending:
+                    return ran
+                cmd = self._pending.popleft()
+            self._run_one(cmd)
+            ran += 1
+
+    def _run_one(self, cmd: dict[str, Any]) -> None:
+        name, cid = str(cmd.get("command")), str(cmd["id"])
+        handler = self._handlers.get(name)
+        if handler is None:
+            ack = Ack(cid, False, f"unknown command {name!r}")
+        else:
+            args = cmd.get("args") or {}
+            try:
+                ack = Ack(cid, True, handler(args) or "done")
+            except CommandFailed as exc:
+                ack = Ack(cid, False, str(exc))
+            except Exception as exc:  # noqa: BLE001 - a handler bug must not kill the runner
+                log.exception("remote command %s (%s) failed", name, cid)
+                ack = Ack(cid, False, f"{type(exc).__name__}: {exc}")
+        log.info("remote command %s (%s): %s %s", name, cid, "ok" if ack.ok else "failed", ack.detail)
+        with self._lock:
+            self._acks.append(ack)
+            self._done[cid] = ack
+            while len(self._done) > self._remember:
+                self._done.popitem(last=False)
+        if self._on_result is not None:
+            try:
+                self._on_result(cmd, ack)
+            except Exception:  # noqa: BLE001 - a listener's bug is logged, the runner goes on
+                log.exception("on_result listener failed")
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_pending()
+            # Wait for new commands; while some wait for idle, look again every idle_poll.
+            self._wake.wait(self._idle_poll if self.pending else None)
+            self._wake.clear()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="remote-commands", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+
+    def notify_idle(self) -> None:
+        """The app may call this when a visit ends, so waiting commands run at once."""
+        self._wake.set()
