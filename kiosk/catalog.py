@@ -291,8 +291,10 @@ def _parse_service(file: str, raw: Any, department: str, order: int) -> Service:
         hot=chk.get(raw, "hot", bool, default=False), order=order)
 
 
-def load_department_file(path: Path) -> tuple[Department, list[Service]]:
-    """Parse and check one department file; raises CatalogError on the first fault."""
+def load_department_file(path: Path, errors: list[CatalogError] | None = None
+                         ) -> tuple[Department, list[Service]]:
+    """Parse and check one department file; raises CatalogError on the first fault, or with
+    ``errors`` given, collects one error per bad service entry and returns the good ones."""
     file = path.name
     try:
         with open(path, "rb") as fh:
@@ -312,7 +314,15 @@ def load_department_file(path: Path) -> tuple[Department, list[Service]]:
     raw_services = data.get("services", [])
     if not isinstance(raw_services, list) or not raw_services:
         raise CatalogError(file, None, "services", "a department needs at least one [[services]]")
-    return dep, [_parse_service(file, raw, dep.id, i) for i, raw in enumerate(raw_services)]
+    services = []
+    for i, raw in enumerate(raw_services):
+        try:
+            services.append(_parse_service(file, raw, dep.id, i))
+        except CatalogError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+    return dep, services
 
 
 class Catalog:
@@ -352,6 +362,35 @@ class Catalog:
                 seen_services[service.id] = file.name
                 services.append(service)
         return cls(departments, services)
+
+    @classmethod
+    def check(cls, path: Path | None = None) -> list[CatalogError]:
+        """Every fault in a candidate catalog (one per bad entry), for ``kiosk catalog check``."""
+        from kiosk.paths import SERVICES_DIR
+
+        directory = Path(path) if path is not None else SERVICES_DIR
+        errors: list[CatalogError] = []
+        files = sorted(directory.glob("*.toml"))
+        if not files:
+            return [CatalogError(str(directory), None, None, "no department files (*.toml)")]
+        seen: dict[str, str] = {}
+        deps: dict[str, str] = {}
+        for file in files:
+            try:
+                dep, services = load_department_file(file, errors)
+            except CatalogError as exc:
+                errors.append(exc)
+                continue
+            if dep.id in deps:
+                errors.append(CatalogError(file.name, "department", "id",
+                                           f"{dep.id!r} already defined in {deps[dep.id]}"))
+            deps.setdefault(dep.id, file.name)
+            for service in services:
+                if service.id in seen:
+                    errors.append(CatalogError(file.name, service.id, "id",
+                                               f"duplicate id, first defined in {seen[service.id]}"))
+                seen.setdefault(service.id, file.name)
+        return errors
 
     def get(self, service_id: str) -> Service:
         """The service with this id; KeyError names it when absent."""

@@ -212,7 +212,9 @@ _SLOT_TIMES = [("09:00", "10:00"), ("10:00", "11:00"), ("11:00", "12:00"),
 
 
 def _capacity(business: str, day: str, start: str) -> int:
-    return data.rng_for("slot", business, day, start).randint(0, 5)
+    """0-5 places; the first slot of each half-day always has some, so a demo can book."""
+    low = 2 if start in ("09:00", "14:00") else 0
+    return data.rng_for("slot", business, day, start).randint(low, 5)
 
 
 def appointment_slots(app, req: Request) -> tuple[int, Any]:
