@@ -172,7 +172,7 @@ class ServiceResult:
             headers, rows = self.table(lang) if self.kind == "table" else ([], [])
             return PrintRequest("a4", a4, {
                 **ctx, "lines": self._lines(lang),
-                "table": {"headers": headers, "rows": rows, "total_rows": self.total_rows} if headers else None,
+                "table": {"columns": headers, "rows": rows, "total_rows": self.total_rows} if headers else None,
                 "holder_name": identity.name if identity else "",  # a certificate names its holder
                 "holder_id": identity.id_number if identity else "",
                 "pdf": self.document_pdf, "document_id": self.document_id,
@@ -183,7 +183,7 @@ class ServiceResult:
         table = None
         if self.kind == "table":
             headers, rows = self.table(lang)
-            table = {"headers": headers, "rows": rows[:RECEIPT_ROWS], "total_rows": self.total_rows,
+            table = {"columns": headers, "rows": rows[:RECEIPT_ROWS], "total_rows": self.total_rows,
                      "more": max(self.total_rows - RECEIPT_ROWS, 0)}
         ctx = {**ctx, "lines": self._lines(lang), "table": table}
         if template in ("queue_ticket", "appointment"):

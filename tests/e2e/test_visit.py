@@ -89,6 +89,7 @@ def test_first_visit_from_tap_to_printed_receipt(app, rig, qtbot):
 
     tap(qtbot, app, "print")
     wait_step(qtbot, app, Step.TAKE_DOCUMENTS)
+    qtbot.waitUntil(lambda: any(rig.printer_dir.glob("job-*.txt")), timeout=5000)
     jobs = sorted(rig.printer_dir.glob("job-*.txt"))
     assert len(jobs) == 1
     receipt = jobs[0].read_text(encoding="utf-8")
