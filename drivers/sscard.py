@@ -22,14 +22,15 @@ import threading
 import time
 from collections.abc import Callable
 
-from smartcard.CardMonitoring import CardMonitor, CardObserver
-from smartcard.Exceptions import SmartcardException
+from smartcard.CardMonitoring import CardMonitor, CardMonitoringThread, CardObserver
 from smartcard.ReaderMonitoring import ReaderMonitor, ReaderObserver
+from smartcard.scard import SCardCancel
 from smartcard.System import readers as pcsc_readers
 
 from drivers.base import Device, DeviceState
 from drivers.identity import Identity
 from drivers.sscard_errors import (
+    PCSC_EXCEPTIONS,
     CardRemoved,
     CardTimeout,
     NoCard,
@@ -65,11 +66,38 @@ def _shared_reader_monitor() -> ReaderMonitor:
         return _reader_monitor
 
 
+def _card_monitor() -> CardMonitor:
+    """pyscard's CardMonitor thread ends for good when pcscd goes away (and is a process-wide
+    singleton): build a fresh one when the old thread is dead, so a restarted pcscd is seen."""
+    with _monitor_lock:
+        thread = CardMonitoringThread.instance
+        if thread is not None and not thread.is_alive():
+            CardMonitoringThread.instance = None
+            CardMonitor.instance = None
+        return CardMonitor()
+
+
+def stop_card_monitor(timeout: float = 2.0) -> None:
+    """Stop pyscard's card-monitor thread now (it otherwise sleeps in pcscd for up to 60 s):
+    for process shutdown and test teardown. The next :meth:`open` starts a new one."""
+    with _monitor_lock:
+        thread = CardMonitoringThread.instance
+        if thread is None:
+            return
+        thread.stop()
+        request = getattr(thread.cardrequest, "pcsccardrequest", None)
+        if request is not None and getattr(request, "hcontext", None) is not None:
+            SCardCancel(request.hcontext)  # wakes SCardGetStatusChange
+        thread.join(timeout)
+        CardMonitoringThread.instance = None
+        CardMonitor.instance = None
+
+
 def list_readers() -> list[str]:
     """Reader names pcscd knows; PcscError when pcscd cannot be reached."""
     try:
         return [str(r) for r in pcsc_readers()]
-    except SmartcardException as exc:
+    except PCSC_EXCEPTIONS as exc:
         raise pcsc_error(exc, "list readers") from exc
 
 
@@ -98,6 +126,7 @@ class SocialSecurityCardReader(Device):
         self._io = threading.RLock()  # one card conversation at a time
         self._conn = None  # pyscard connection to the card now in the reader
         self._card_reader: str | None = None  # reader holding that card
+        self._card_in: str | None = None  # reader whose card we announced (even if read failed)
         self._pending_pin = False  # card said 6982: identity follows verify_pin
         self._reader_watch: _Watch | None = None
         self._card_watch: _Watch | None = None
@@ -133,16 +162,17 @@ class SocialSecurityCardReader(Device):
         self._reader_watch = _Watch(self._readers_changed)
         self._card_watch = _Watch(self._cards_changed)
         _shared_reader_monitor().addObserver(self._reader_watch)
-        CardMonitor().addObserver(self._card_watch)  # reports cards already present
+        _card_monitor().addObserver(self._card_watch)  # reports cards already present
 
     def close(self) -> None:
         if self._card_watch is not None:
-            CardMonitor().deleteObserver(self._card_watch)
+            _card_monitor().deleteObserver(self._card_watch)
         if self._reader_watch is not None:
             _shared_reader_monitor().deleteObserver(self._reader_watch)
         self._card_watch = self._reader_watch = None
         with self._io:
             self._drop_connection()
+            self._card_in = None
         self._set_status(DeviceState.OFFLINE, None, "closed")
 
     # -- commands --------------------------------------------------------------------------
@@ -156,7 +186,7 @@ class SocialSecurityCardReader(Device):
             session = self._session_or_connect()
             try:
                 session.verify_pin(pin)
-            except SmartcardException as exc:
+            except PCSC_EXCEPTIONS as exc:
                 raise self._lost(exc, "verify PIN") from exc
             log.info("%s: PIN verified", self.name)
             if self._pending_pin:
@@ -181,7 +211,7 @@ class SocialSecurityCardReader(Device):
                         if pin is not None:
                             session.verify_pin(pin)
                         identity = session.read_identity()
-                    except SmartcardException as exc:
+                    except PCSC_EXCEPTIONS as exc:
                         raise self._lost(exc, "read card") from exc
                     finally:
                         if self._card_watch is None:  # not monitoring: leave nothing open
@@ -202,13 +232,17 @@ class SocialSecurityCardReader(Device):
 
     def _connect(self, reader_names: list[str]):
         """Connect to the first listed reader holding a card, or return None."""
-        for reader in pcsc_readers():
+        try:
+            available = pcsc_readers()
+        except PCSC_EXCEPTIONS as exc:
+            raise pcsc_error(exc, "list readers") from exc
+        for reader in available:
             if str(reader) not in reader_names:
                 continue
             conn = reader.createConnection()
             try:
                 conn.connect()
-            except SmartcardException as exc:
+            except PCSC_EXCEPTIONS as exc:
                 if type(exc).__name__ != "NoCardException":
                     log.info("%s: connect to %s failed: %s", self.name, reader, exc)
                 conn.release()
@@ -233,11 +267,11 @@ class SocialSecurityCardReader(Device):
         if conn is not None:
             try:
                 conn.disconnect()
-            except SmartcardException:
+            except PCSC_EXCEPTIONS:
                 pass  # the card is gone already
             conn.release()
 
-    def _lost(self, exc: SmartcardException, doing: str) -> SocialSecurityCardError:
+    def _lost(self, exc: Exception, doing: str) -> SocialSecurityCardError:
         err = pcsc_error(exc, doing)
         if isinstance(err, CardRemoved):
             self._drop_connection()
@@ -249,7 +283,7 @@ class SocialSecurityCardReader(Device):
         started = time.perf_counter()
         try:
             identity = session.read_identity()
-        except SmartcardException as exc:
+        except PCSC_EXCEPTIONS as exc:
             self._card_failed(self._lost(exc, "read card"))
             return
         except SecurityStatusNotSatisfied as exc:
@@ -276,8 +310,9 @@ class SocialSecurityCardReader(Device):
         ours_removed = [str(r) for r in removed if self._matches(str(r))]
         if ours_removed:
             with self._io:
-                had_card = self._card_reader in ours_removed
+                had_card = self._card_in in ours_removed
                 if had_card:
+                    self._card_in = None
                     self._drop_connection()
             if had_card:
                 self._emit("card_removed")
@@ -295,9 +330,11 @@ class SocialSecurityCardReader(Device):
         for card in removed:
             reader = str(card.reader)
             with self._io:
-                ours = self._card_reader == reader
+                ours = self._card_in == reader
                 if ours:
-                    self._drop_connection()
+                    self._card_in = None
+                    if self._card_reader == reader:
+                        self._drop_connection()
                     self._last_identity = None
             if ours:
                 log.info("%s: card removed from %s", self.name, reader)
@@ -308,12 +345,13 @@ class SocialSecurityCardReader(Device):
             if not self._matches(reader):
                 continue
             with self._io:
-                if self._conn is not None:
+                if self._card_in is not None:
                     continue  # we already hold a card (pcsc:// with two readers)
+                self._card_in = reader
                 try:
                     if self._connect([reader]) is None:
                         continue  # pulled again before we got to it
-                except SmartcardException as exc:
-                    self._card_failed(pcsc_error(exc, "connect"))
+                except SocialSecurityCardError as exc:
+                    self._card_failed(exc)
                     continue
                 self._read_and_emit(CardSession(self._conn.transmit))

@@ -8,6 +8,8 @@ machine-readable word screens and the heartbeat switch on.
 from __future__ import annotations
 
 from smartcard import scard
+from smartcard.Exceptions import SmartcardException
+from smartcard.pcsc.PCSCExceptions import BaseSCardException
 
 from drivers.base import DeviceError
 
@@ -131,8 +133,18 @@ _STATUS_ERRORS: dict[int, tuple[type[CardStatusError], str]] = {
     0x6E00: (ClassNotSupported, "class not supported"),
 }
 
-_REMOVED_RESULTS = {scard.SCARD_W_REMOVED_CARD, scard.SCARD_E_NO_SMARTCARD,
-                    scard.SCARD_E_NOT_TRANSACTED}
+# pyscard raises two unrelated families (context/listing vs connection/transmit)
+PCSC_EXCEPTIONS = (SmartcardException, BaseSCardException)
+
+
+def _u32(code: int) -> int:
+    return code & 0xFFFFFFFF  # pyscard reports hresults signed in some places, unsigned in others
+
+
+_REMOVED_RESULTS = {_u32(c) for c in (scard.SCARD_W_REMOVED_CARD, scard.SCARD_E_NO_SMARTCARD,
+                                      scard.SCARD_E_NOT_TRANSACTED)}
+_NO_SERVICE = {_u32(scard.SCARD_E_NO_SERVICE), _u32(scard.SCARD_E_SERVICE_STOPPED)}
+_NO_READER = {_u32(scard.SCARD_E_READER_UNAVAILABLE), _u32(scard.SCARD_E_UNKNOWN_READER)}
 
 
 def sw_text(sw1: int, sw2: int) -> str:
@@ -154,12 +166,16 @@ def status_error(sw1: int, sw2: int, command: str) -> CardStatusError:
 
 def pcsc_error(exc: Exception, doing: str) -> SocialSecurityCardError:
     """Map a pyscard exception to ours, keeping the PC/SC result code."""
-    hresult = getattr(exc, "hresult", -1)
-    code = f"0x{hresult & 0xFFFFFFFF:08X}" if isinstance(hresult, int) and hresult != -1 else None
+    raw = getattr(exc, "hresult", -1)
+    hresult = _u32(raw) if isinstance(raw, int) and raw != -1 else None
+    code = f"0x{hresult:08X}" if hresult is not None else None
+    if hresult == 0:  # pcscd said "success" with no response APDU: vpcd lost the card
+        return CardRemoved(f"{doing}: card gave no answer (pulled out mid-read?)",
+                           native="no response APDU")
     if hresult in _REMOVED_RESULTS or type(exc).__name__ == "NoCardException":
         return CardRemoved(f"{doing}: card removed or lost contact", native=code)
-    if hresult in (scard.SCARD_E_NO_SERVICE, scard.SCARD_E_SERVICE_STOPPED):
+    if hresult in _NO_SERVICE:
         return PcscError(f"{doing}: pcscd is not running", fault="no_service", native=code)
-    if hresult in (scard.SCARD_E_READER_UNAVAILABLE, scard.SCARD_E_UNKNOWN_READER):
+    if hresult in _NO_READER:
         return ReaderNotFound(f"{doing}: reader unavailable", native=code)
     return PcscError(f"{doing}: {exc}", native=code)

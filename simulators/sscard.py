@@ -41,6 +41,9 @@ EF05_TAGS = (0x01, 0x02, 0x03, 0x05, 0x06, 0x07)
 EF06_TAGS = (0x08, 0x09, 0x0A, 0x0B, 0x0D)
 NAME_FIELD_LEN = 30
 FAULTS = ("pull_mid_read", "slow", "none")
+# pcscd polls vpcd for the card every 0.4 s; a card out for less than that is never seen to
+# leave, and its re-insertion is never announced. A hand is slower anyway.
+MIN_OUT_S = 0.6
 
 
 def atr() -> bytes:
@@ -66,6 +69,7 @@ class CardData:
     pin_tries: int = 3
     get_response: bool = False
     ef06_needs_pin: bool = False
+    has_application: bool = True  # False: some other card (bank, transit) → SELECT 6A82
     source: str = ""
 
     @classmethod
@@ -91,6 +95,7 @@ class CardData:
                    pin_tries=int(data.get("pin_tries", 3)),
                    get_response=bool(data.get("get_response", False)),
                    ef06_needs_pin=bool(data.get("ef06_needs_pin", False)),
+                   has_application=bool(data.get("has_application", True)),
                    source=Path(path).name)
 
 
@@ -136,7 +141,7 @@ class CardApplet:
 
     def _select(self, p1: int, name: bytes) -> bytes:
         if p1 == 0x04:
-            if name != AID:
+            if name != AID or not self.card.has_application:
                 return b"\x6A\x82"
             self.app_selected, self.ef = True, None
             fci = b"\x6F" + bytes([len(AID) + 2]) + b"\x84" + bytes([len(AID)]) + AID
@@ -202,13 +207,14 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
 class VirtualCard:
     """Keeps one card 'in the reader' (= connected to vpcd) and serves it on a thread."""
 
-    def __init__(self, host: str, port: int, out=sys.stdout) -> None:
-        self.host, self.port, self.out = host, port, out
+    def __init__(self, host: str, port: int, out=sys.stdout, trace: bool = False) -> None:
+        self.host, self.port, self.out, self.trace = host, port, out, trace
         self.fault = "none"
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._out_since = 0.0  # monotonic time the card last left the reader
 
     def say(self, line: str) -> None:
         with self._lock:
@@ -217,6 +223,7 @@ class VirtualCard:
     def insert(self, card: CardData, timeout: float = 10.0) -> bool:
         """Connect to vpcd (retrying while pcscd starts); True once the card is in."""
         self.remove(quiet=True)
+        time.sleep(max(0.0, self._out_since + MIN_OUT_S - time.monotonic()))
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -244,6 +251,7 @@ class VirtualCard:
         if sock is None:
             return
         self._stop.set()
+        self._out_since = time.monotonic()
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -262,9 +270,10 @@ class VirtualCard:
                 reply = self._answer(applet, payload)
                 if reply is None:  # pulled mid-read: vanish without an answer
                     self.fault = "none"
-                    self.say("pulled")
                     self._sock = None
                     sock.close()
+                    self._out_since = time.monotonic()
+                    self.say("pulled")
                     return
                 if reply:
                     sock.sendall(len(reply).to_bytes(2, "big") + reply)
@@ -274,6 +283,7 @@ class VirtualCard:
             if not self._stop.is_set():
                 log.info("vpcd link closed: %s", exc)
                 self._sock = None
+                self._out_since = time.monotonic()
                 self.say("removed")
 
     def _answer(self, applet: CardApplet, payload: bytes) -> bytes | None:
@@ -289,11 +299,17 @@ class VirtualCard:
             time.sleep(0.2)
         if self.fault == "pull_mid_read" and payload[1:2] == b"\xB2" and applet.ef == 0xEF06:
             return None
-        return applet.process(payload)
+        reply = applet.process(payload)
+        if self.trace:  # "apdu COMMAND RESPONSE" in hex, for byte-exact tests over the wire
+            self.say(f"apdu {payload.hex().upper()} {reply.hex().upper()}")
+        return reply
 
 
 def _control_loop(card: VirtualCard, pin: str | None) -> None:
-    """stdin lines: ``insert FILE.json``, ``remove``, ``fault NAME``, ``fault none``."""
+    """stdin lines: ``insert FILE.json``, ``remove``, ``fault NAME``, ``fault none``.
+
+    Each is acknowledged on stdout (``inserted FILE.json``, ``removed``, ``fault NAME``), so a
+    test knows the card is in before it waits for pcscd to notice."""
     for raw in sys.stdin:
         words = raw.split(maxsplit=1)
         if not words:
@@ -304,7 +320,8 @@ def _control_loop(card: VirtualCard, pin: str | None) -> None:
                 if card.insert(CardData.from_json(arg, pin)):
                     card.say(f"inserted {Path(arg).name}")
             elif cmd == "remove":
-                card.remove()
+                card.remove(quiet=True)
+                card.say("removed")
             elif cmd == "fault" and arg in FAULTS:
                 card.fault = arg
                 card.say(f"fault {arg}")
@@ -316,7 +333,7 @@ def _control_loop(card: VirtualCard, pin: str | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     host, _, port = args.vpcd.rpartition(":")
-    card = VirtualCard(host or "127.0.0.1", int(port))
+    card = VirtualCard(host or "127.0.0.1", int(port), trace=args.trace)
     card.fault = args.fault or "none"
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if args.card:
@@ -338,4 +355,6 @@ def register(subparsers) -> None:
     parser.add_argument("--pin", help="override the card's PIN (digits)")
     parser.add_argument("--vpcd", default="127.0.0.1:35963", help="vpcd HOST:PORT")
     parser.add_argument("--fault", choices=FAULTS, help="pull_mid_read | slow")
+    parser.add_argument("--trace", action="store_true",
+                        help="print 'apdu CMD RESP' (hex) for every command served")
     parser.set_defaults(func=run)
