@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BAUD = 115200
 READ_ATTEMPTS = 3  # per placement, for errors a second look may cure (misread, moved card)
+REMOVAL_POLLS = 2  # consecutive "no card" answers before a card counts as taken away: one
+# missed find (RF hiccup) must not end a resident's session
 # Longest response per command, to stretch the frame timeout by its wire time at low bauds.
 _MAX_RESPONSE = {ga467.READ_TEXT_PHOTO: 1300, ga467.READ_TEXT_PHOTO_FP: 2330}
 _RETRYABLE_FRAME = (ChecksumError, TruncatedFrame, NoResponse, BadLength, MalformedResponse)
@@ -86,6 +88,7 @@ class IdCardReader(Device):
         self._placement: str | None = None
         self._attempts = 0
         self._last_error: IdCardError | None = None
+        self._misses = 0
 
     # -- events ----------------------------------------------------------------------------
     def on_card(self, callback: Callable[[Identity], None]) -> None:
@@ -112,7 +115,7 @@ class IdCardReader(Device):
         """Stop polling promptly, close the port."""
         self._stop.set()
         thread, self._thread = self._thread, None
-        if thread is not None:
+        if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
         with self._lock:
             self._close_port()
@@ -131,6 +134,20 @@ class IdCardReader(Device):
                 if opened_here:
                     self._check_sam()
                 return self._read_until(time.monotonic() + timeout)
+            finally:
+                if opened_here:
+                    self._close_port()
+
+    def sam_id(self) -> str:
+        """The SAM module's id (hex), for the technician screen; opens the port if needed."""
+        with self._lock:
+            opened_here = self._port is None
+            if opened_here:
+                self._open_port()
+            try:
+                response = self._transact(ga467.SAM_ID)
+                ga467.check_status(response)
+                return response.data.hex()
             finally:
                 if opened_here:
                     self._close_port()
@@ -179,9 +196,12 @@ class IdCardReader(Device):
     def _poll_card(self) -> None:
         found = self._find_card()
         if not found:
-            self._card_gone()
+            self._misses += 1
+            if self._misses >= REMOVAL_POLLS:
+                self._card_gone()
             self._set_status(DeviceState.READY)
             return
+        self._misses = 0
         if self._placement == "done":
             self._set_status(DeviceState.READY)
             return

@@ -7,6 +7,7 @@ implementation keeps the driver honest. Control lines on stdin while it runs::
     place FILE.json | place resident     present a card (file path or simulators/cards name)
     remove                              take the card away
     fault NAME | fault none             bad_checksum truncate no_card garbage slow silent sam_error
+                                        flicker (every other find misses a placed card)
 
 Each control line is answered on stdout with ``ok …`` or ``error …``.
 """
@@ -28,7 +29,8 @@ import tty
 
 CARDS_DIR = pathlib.Path(__file__).with_name("cards")
 PREAMBLE = b"\xaa\xaa\xaa\x96\x69"
-FAULTS = ("bad_checksum", "truncate", "no_card", "garbage", "slow", "silent", "sam_error")
+FAULTS = ("bad_checksum", "truncate", "no_card", "garbage", "slow", "silent", "sam_error",
+          "flicker")
 GARBAGE = b"\x00\x13\xffNOISE\r\n\xaa\xaa\x96"  # ends like half a preamble, to test resync
 SAM_ID = bytes.fromhex("0501000000000000000000000000002a")
 
@@ -149,6 +151,7 @@ class SamSimulator:
         self.card = card
         self.fault = fault
         self.lock = threading.Lock()
+        self.finds = 0
 
     def answer(self, body: bytes | None, checksum_ok: bool) -> bytes:
         with self.lock:
@@ -164,6 +167,9 @@ class SamSimulator:
             return frame(b"\x00\x00\x90" + SAM_ID)
         present = card is not None and fault != "no_card"
         if command == b"\x20\x01":
+            self.finds += 1
+            if fault == "flicker" and self.finds % 2:
+                present = False
             return frame(b"\x00\x00\x9f" + bytes(4)) if present else frame(b"\x00\x00\x80")
         if command == b"\x20\x02":
             return frame(b"\x00\x00\x90" + bytes(8)) if present else frame(b"\x00\x00\x81")

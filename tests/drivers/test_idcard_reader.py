@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 
@@ -246,3 +247,33 @@ def test_close_stops_the_poll_thread_and_frees_the_port(idcard_sim, reader):
     assert reader.status().state == DeviceState.OFFLINE
     idcard_sim.place("resident")  # the port is free again for another client
     assert IdCardReader(idcard_sim.uri).read_once(timeout=5).name == "林晓梅"
+
+
+def test_sam_id_for_the_technician_with_and_without_polling(idcard_sim, reader):
+    standalone = IdCardReader(idcard_sim.uri).sam_id()
+    assert len(standalone) == 32 and int(standalone, 16)
+    reader.open()
+    assert reader.sam_id() == standalone
+
+
+def test_close_from_a_listener_does_not_deadlock(idcard_sim, reader):
+    closed = threading.Event()
+    reader.on_card(lambda identity: (reader.close(), closed.set()))
+    reader.open()
+    idcard_sim.place("resident")
+    assert closed.wait(WAIT)
+    assert reader.status().state == DeviceState.OFFLINE
+
+
+def test_one_missed_find_does_not_end_the_placement(idcard_sim, reader):
+    rec = Recorder(reader)
+    idcard_sim.place("resident")
+    idcard_sim.fault("flicker")  # every other find answers "no card"
+    reader.open()
+    rec.wait_for(lambda: rec.of("card"))
+    time.sleep(1)  # ~20 more polls, half of them misses
+    assert rec.of("removed") == []
+    idcard_sim.fault(None)
+    idcard_sim.remove()
+    rec.wait_for(lambda: rec.of("removed"))
+    assert len(rec.of("card")) == 1
