@@ -224,6 +224,7 @@ class Camera(Device):
         if self._thread is not None:
             return
         self._stop.clear()
+        self._last_error = None
         self._set_status(DeviceState.STARTING)
         self._thread = threading.Thread(target=self._run, name=f"{self.name}-capture",
                                         daemon=True)

@@ -170,7 +170,9 @@ class FaceGate:
         self.require_eyes = require_eyes
         self.detector = FaceDetector(frame_size, min_face=max(48, int(frame_size[0] * 0.11)),
                                      full_scan_every=full_scan_every)
-        self._eyes = _cascade("haarcascade_eye.xml") if require_eyes else None
+        # The eyeglasses variant also finds eyes behind glasses (many elderly residents wear
+        # them) and still finds none when the eyes are shut; it costs ~1 ms more per frame.
+        self._eyes = _cascade("haarcascade_eye_tree_eyeglasses.xml") if require_eyes else None
 
     def reset(self) -> None:
         self.detector.reset()

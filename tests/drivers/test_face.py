@@ -190,3 +190,45 @@ def test_feeding_after_done_keeps_the_chosen_frame(camera_frames):
     capture.reset()
     with pytest.raises(CaptureNotReady):
         capture.best_jpeg()
+
+
+def test_capture_runs_on_a_worker_thread_fed_by_the_camera(camera_clips):
+    """The app's wiring: capture thread → newest-frame slot → FaceCapture on a worker."""
+    import queue
+    import threading
+
+    from drivers.camera import Camera
+
+    slot: queue.Queue = queue.Queue(maxsize=1)
+
+    def newest(frame) -> None:
+        try:
+            slot.put_nowait(frame)
+        except queue.Full:
+            pass  # the worker is busy: the preview goes on, this frame is skipped
+
+    capture = FaceCapture(FaceGate(), LivenessCheck(), steady_frames=8)
+    finished = threading.Event()
+
+    def worker() -> None:
+        while not finished.is_set():
+            try:
+                frame = slot.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if capture.feed(frame).done:
+                finished.set()
+
+    camera = Camera(f"camera://{camera_clips['live']}?fps=60")
+    camera.on_frame(newest)
+    thread = threading.Thread(target=worker)
+    camera.open()
+    thread.start()
+    try:
+        assert finished.wait(30.0)
+    finally:
+        finished.set()
+        thread.join()
+        camera.close()
+    assert FaceGate().assess(cv2.imdecode(np.frombuffer(capture.best_jpeg(), np.uint8),
+                                          cv2.IMREAD_COLOR)).ok
