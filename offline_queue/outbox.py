@@ -33,8 +33,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from offline_queue.crypto import PayloadCipher, encode_payload
 from offline_queue.errors import (
     OutboxError,
@@ -118,26 +116,10 @@ class Outbox:
         conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False)
-            db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
-            db.enable_wal()
             conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=OFF")
-            db["outbox"].create(
-                {"seq": int, "key": str, "stream": str, "created_at": float, "attempts": int,
-                 "next_attempt_at": float, "state": str, "dead_reason": str, "claimed_at": float,
-                 "sent_at": float, "size": int, "payload": bytes},
-                pk="seq", not_null={"key", "stream", "created_at", "attempts", "next_attempt_at",
-                                    "state", "size"},
-                defaults={"attempts": 0, "state": "ready"}, if_not_exists=True)
-            db["outbox"].create_index(["key"], index_name="outbox_key", unique=True,
-                                      if_not_exists=True)
-            db["outbox"].create_index(["state", "stream", "seq"], index_name="outbox_state",
-                                      if_not_exists=True)
-            conn.commit()
+            if not _schema_present(conn):
+                _create_schema(conn)
             conn.isolation_level = None  # we say BEGIN/COMMIT ourselves from here on
-            with _transaction(conn, "create the outbox schema"):
-                for statement in _SCHEMA_EXTRA:
-                    conn.execute(statement)
         except sqlite3.Error as exc:
             if conn is not None:
                 conn.close()
@@ -442,6 +424,35 @@ class Outbox:
             with _transaction(conn, action):
                 cur = conn.executemany(sql, params)
                 return cur.rowcount
+
+
+def _schema_present(conn: sqlite3.Connection) -> bool:
+    """True when a previous open finished the schema (the last object it creates exists)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger'"
+                        " AND name = 'outbox_usage_upd'").fetchone() is not None
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    """First open: WAL mode, the table and its indexes (idempotent, safe if interrupted)."""
+    import sqlite_utils  # only here: it costs ~0.1 s of imports every later start can skip
+
+    db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+    db.enable_wal()
+    db["outbox"].create(
+        {"seq": int, "key": str, "stream": str, "created_at": float, "attempts": int,
+         "next_attempt_at": float, "state": str, "dead_reason": str, "claimed_at": float,
+         "sent_at": float, "size": int, "payload": bytes},
+        pk="seq", not_null={"key", "stream", "created_at", "attempts", "next_attempt_at",
+                            "state", "size"},
+        defaults={"attempts": 0, "state": "ready"}, if_not_exists=True)
+    db["outbox"].create_index(["key"], index_name="outbox_key", unique=True, if_not_exists=True)
+    db["outbox"].create_index(["state", "stream", "seq"], index_name="outbox_state",
+                              if_not_exists=True)
+    conn.commit()
+    conn.isolation_level = None
+    with _transaction(conn, "create the outbox schema"):
+        for statement in _SCHEMA_EXTRA:
+            conn.execute(statement)
 
 
 @contextmanager
