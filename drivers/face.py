@@ -69,7 +69,7 @@ class FaceDetector:
 
     def __init__(self, frame_size: tuple[int, int] = (640, 480), *, min_face: int = 72,
                  full_scan_every: int = 5, scale_factor: float = 1.15,
-                 min_neighbors: int = 4) -> None:
+                 min_neighbors: int = 4, grace_frames: int = 2) -> None:
         self.frame_size = frame_size
         self.min_face = min_face
         self.full_scan_every = max(1, full_scan_every)
@@ -79,9 +79,13 @@ class FaceDetector:
         self._last: list[Box] = []  # faces from the latest full scan, frame pixels
         self._track: Box | None = None
         self._since_full = 0
+        # A face the cascade misses for a frame or two is still there (people do not vanish in
+        # 66 ms); holding it stops the prompt flickering between "closer" and "look here".
+        self.grace_frames = grace_frames
+        self._missed = 0
 
     def reset(self) -> None:
-        self._last, self._track, self._since_full = [], None, 0
+        self._last, self._track, self._since_full, self._missed = [], None, 0, 0
 
     def detect(self, gray: np.ndarray) -> list[Box]:
         """All faces in the frame, the tracked one first."""
@@ -93,8 +97,13 @@ class FaceDetector:
                 others = [b for b in self._last if _overlap(b, found) < 0.3]
                 return [found, *others]
         self._since_full = 1
-        self._last = self._full_scan(gray)
-        self._track = max(self._last, key=lambda b: b[2] * b[3]) if self._last else None
+        found = self._full_scan(gray)
+        if not found and self._track is not None and self._missed < self.grace_frames:
+            self._missed += 1
+            return [self._track]
+        self._missed = 0
+        self._last = found
+        self._track = max(found, key=lambda b: b[2] * b[3]) if found else None
         if self._track is None:
             return []
         return [self._track, *[b for b in self._last if b is not self._track]]
