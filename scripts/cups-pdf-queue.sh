@@ -34,6 +34,9 @@ start() {
             || { echo "cannot add queue $QUEUE (apt: printer-driver-cups-pdf)" >&2; exit 4; }
         touch "$STATE/queue-created"
     fi
+    # pdftocairo keeps the PDF's ToUnicode maps through the PDF → PS → PDF round trip, so
+    # Chinese text in the queue's output stays searchable (the default pdftops/gs loses it).
+    lpadmin -p "$QUEUE" -o pdftops-renderer-default=pdftocairo
     cupsenable "$QUEUE"
     cupsaccept "$QUEUE"
     mkdir -p "$(out_dir)"
