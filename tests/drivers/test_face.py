@@ -177,16 +177,21 @@ def test_one_bad_frame_restarts_the_steady_count(camera_frames):
     assert first_done >= 6 + 8
 
 
+def red_share(jpeg: bytes) -> float:
+    """Share of the top-left 16×16 pixels that are pure red (r > 200, g < 60, b < 60)."""
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    b, g, r = (image[:16, :16, i].astype(int) for i in range(3))
+    return float(((r > 200) & (g < 60) & (b < 60)).mean())
+
+
 def test_mismatch_marker_survives_into_the_jpeg(camera_frames):
-    """The central simulator reads a pure-red top-left 16×16 as 'does not match'."""
+    """The central simulator reads a mostly pure-red top-left 16×16 as 'not the card holder';
+    the marker must survive MJPG decoding, the gate and our JPEG encoding."""
     capture, states = capture_run(camera_frames["mismatch"])
     assert states[-1].done
-    image = cv2.imdecode(np.frombuffer(capture.best_jpeg(), np.uint8), cv2.IMREAD_COLOR)
-    b, g, r = (image[:16, :16].reshape(-1, 3).mean(axis=0))
-    assert r > 230 and g < 25 and b < 25
+    assert red_share(capture.best_jpeg()) > 0.9
     plain, _ = capture_run(camera_frames["live"])
-    image = cv2.imdecode(np.frombuffer(plain.best_jpeg(), np.uint8), cv2.IMREAD_COLOR)
-    assert image[:16, :16, 2].mean() < 230 or image[:16, :16, 1].mean() > 25
+    assert red_share(plain.best_jpeg()) < 0.5
 
 
 def test_feeding_after_done_keeps_the_chosen_frame(camera_frames):
