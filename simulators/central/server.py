@@ -6,6 +6,7 @@ import argparse
 import binascii
 import json
 import logging
+import math
 import re
 import signal
 import sys
@@ -66,7 +67,7 @@ class App:
             with self.state.lock:
                 self.state.calls += 1
                 calls = self.state.calls
-            if int(calls * rate) != int((calls - 1) * rate):
+            if math.ceil(calls * rate) != math.ceil((calls - 1) * rate):  # 1st call fails
                 return ApiError(500, "internal", "injected server error")
         return None
 
