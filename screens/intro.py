@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kiosk.i18n import Translator
+from screens.qt import QFrame, QVBoxLayout
 from screens.widgets import Screen, button, label
 
 _AUTH_KEYS = {"none": "intro.auth_none", "id_card": "intro.auth_id_card",
@@ -15,13 +16,20 @@ class IntroScreen(Screen):
     def __init__(self, flow, parent=None):
         super().__init__(flow, parent)
         self.title = label(kind="title")
+        self.box.addWidget(self.title)
+        panel = QFrame()
+        panel.setObjectName("panel")
+        facts = QVBoxLayout(panel)
+        facts.setContentsMargins(32, 28, 32, 28)
+        facts.setSpacing(20)
         self.need_title = label(kind="subtitle")
         self.need = label()
         self.auth = label()
         self.minutes = label()
         self.fee = label()
-        for widget in (self.title, self.need_title, self.need, self.auth, self.minutes, self.fee):
-            self.box.addWidget(widget)
+        for widget in (self.need_title, self.need, self.auth, self.minutes, self.fee):
+            facts.addWidget(widget)
+        self.box.addWidget(panel)
         self.box.addStretch(1)
         self.back_button = button(on_click=self.flow.back, name="back")
         self.start_button = button(on_click=self.flow.confirm_intro, role="primary", name="confirm")
@@ -38,8 +46,8 @@ class IntroScreen(Screen):
         self.title.setText(service.name(lang))
         self.need_title.setText(t.t("intro.what_you_need"))
         self.need.setText(service.what_you_need.get(lang) or service.what_you_need.get("zh_CN", ""))
-        self.auth.setText(t.t(_AUTH_KEYS.get(service.auth, "intro.auth_id_card")))
-        self.minutes.setText(t.t("intro.minutes", minutes=service.minutes))
-        self.fee.setText(t.t("intro.fee"))
+        self.auth.setText("▸ " + t.t(_AUTH_KEYS.get(service.auth, "intro.auth_id_card")))
+        self.minutes.setText("▸ " + t.t("intro.minutes", minutes=service.minutes))
+        self.fee.setText("▸ " + t.t("intro.fee"))
         self.back_button.setText(t.t("common.back"))
         self.start_button.setText(t.t("intro.start"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kiosk.i18n import Translator
+from screens.busy import BusyIndicator
 from screens.qt import Qt
 from screens.widgets import Screen, label
 
@@ -16,6 +17,8 @@ class WaitScreen(Screen):
     def __init__(self, flow, parent=None):
         super().__init__(flow, parent)
         self.box.addStretch(1)
+        self.busy = BusyIndicator()
+        self.box.addWidget(self.busy, 0, Qt.AlignHCenter)
         self.title = label(kind="title", align=Qt.AlignCenter)
         self.hint = label(kind="hint", align=Qt.AlignCenter)
         self.box.addWidget(self.title)

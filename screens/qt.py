@@ -2,7 +2,7 @@
 another binding or version touches this file only."""
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal  # noqa: F401
-from PySide6.QtGui import QFont, QFontDatabase, QKeyEvent, QPixmap  # noqa: F401
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QKeyEvent, QPixmap  # noqa: F401
 from PySide6.QtWidgets import (  # noqa: F401
     QAbstractItemView,
     QApplication,
