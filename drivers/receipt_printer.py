@@ -103,6 +103,7 @@ class ReceiptPrinter(Device):
         self._printer = None  # python-escpos printer object (the transport seam)
         self._lock = threading.RLock()
         self._done: dict[str, PrintResult] = {}
+        self._wanted = False  # open() was called and close() not: reconnect when lost
         self.sim_output = bytearray()  # what a ``sim`` printer received
         if journal is not None and journal.exists():
             for line in journal.read_text(encoding="utf-8").splitlines():
@@ -113,11 +114,13 @@ class ReceiptPrinter(Device):
     def open(self) -> None:
         with self._lock:
             self._set_status(DeviceState.STARTING)
+            self._wanted = True
             self._connect()
             self.status()
 
     def close(self) -> None:
         with self._lock:
+            self._wanted = False
             printer, self._printer = self._printer, None
             if printer is not None:
                 try:
@@ -169,7 +172,12 @@ class ReceiptPrinter(Device):
         """Ask the printer now (DLE EOT); a printer that does not answer is offline."""
         with self._lock:
             if self._printer is None:
-                return self._status
+                if not self._wanted:
+                    return self._status
+                try:  # unplugged or restarted since: try once, cheaply, per status poll
+                    self._connect()
+                except PrinterError:
+                    return self._status
             fault, detail = self._query()
             if fault is None:
                 self._set_status(DeviceState.READY)

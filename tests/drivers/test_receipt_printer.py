@@ -206,3 +206,20 @@ def test_raster_receipt_reaches_the_simulator_as_images(printer_sim):
     text = printer_sim.wait_jobs(1)[0]
     assert text.splitlines()[0] == "Queue ticket"
     assert text.splitlines()[1].startswith("[IMAGE:384x")
+
+
+def test_printer_comes_back_after_a_restart_on_the_same_port(printer_sim_factory):
+    first = printer_sim_factory()
+    port = first.uri.rsplit(":", 1)[1]
+    printer = ReceiptPrinter(first.uri, profile=CJK80)
+    printer.open()
+    try:
+        first.stop()
+        assert printer.status().state == DeviceState.OFFLINE
+        again = printer_sim_factory("--listen", f"127.0.0.1:{port}")
+        assert again.uri == first.uri
+        assert printer.status().state == DeviceState.READY
+        assert printer.print_job("after-restart", DOC).status == "ok"
+    finally:
+        printer.close()
+    assert len(again.wait_jobs(1)) == 1
