@@ -49,3 +49,17 @@ def test_limit_and_hot_first_among_equals(catalog):
 def test_mid_syllable_letters_do_not_match(catalog):
     # "ao" is inside "shebao" but starts no syllable: matching it would flood the list
     assert "rs_jfmx" not in ids(catalog, "aoj")
+
+
+@pytest.mark.parametrize("typed,lang", [
+    ("shebaojiaofei", "zh_CN"), ("sbkbh", "zh_CN"), ("gongjijin tiqu", "zh_CN"), ("个人社保缴费明细", "zh_CN"),
+    ("social security card", "en"), ("繳費明細", "zh_HK"), ("jgwfcx", "zh_CN"), ("yl", "en"),
+])
+def test_typing_gives_the_same_answers_as_a_fresh_search(catalog, typed, lang):
+    """Narrowing from the previous keystroke must never lose a match a fresh search finds."""
+    from kiosk.search import SearchIndex
+
+    typing = SearchIndex(catalog.services)
+    for n in range(1, len(typed) + 1):
+        fresh = SearchIndex(catalog.services)
+        assert typing.search(typed[:n], lang, 200) == fresh.search(typed[:n], lang, 200), typed[:n]
