@@ -1,6 +1,7 @@
 """``kiosk-sim printer``: an ESC/POS receipt printer that renders each job to PNG and text.
 
-TCP mode listens like a printer's raw port 9100 and answers DLE EOT with the configured
+TCP mode listens like a printer's raw port 9100 (``--pty``: a serial printer on a
+pseudo-terminal, its path printed as the address) and answers DLE EOT with the configured
 paper/cover state; stdin takes ``paper ok|near_end|out`` and ``cover open|closed``. File
 mode (``--input FILE``) decodes captured bytes into the same job files and exits.
 """
@@ -24,13 +25,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fail-after", type=int, default=None, metavar="N",
                    help="paper runs out after N printed lines")
     p.add_argument("--dots", type=int, default=576, help="paper width in dots (576 = 80 mm)")
+    p.add_argument("--pty", action="store_true",
+                   help="serial mode: serve on a new pseudo-terminal and print its path")
     p.add_argument("--input", type=Path, default=None,
                    help="file mode: decode this captured byte stream and exit")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulators.printer.server import SimPrinter, serve_tcp
+    from simulators.printer.server import SimPrinter, serve_pty, serve_tcp
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="printer-sim %(levelname)s %(message)s")
@@ -58,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
                 print(sim.control(line), flush=True)
 
     threading.Thread(target=control, daemon=True).start()
+    if args.pty:
+        serve_pty(sim, ready)
+        return 0
     try:
         serve_tcp(sim, host or "127.0.0.1", int(port), ready)
     except OSError as exc:

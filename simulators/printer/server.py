@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import tty
 from pathlib import Path
 
 from simulators.printer.decoder import (
@@ -154,6 +155,28 @@ def serve_tcp(sim: SimPrinter, host: str, port: int, ready) -> None:
         while True:
             conn, _ = srv.accept()
             threading.Thread(target=_serve_one, args=(sim, conn), daemon=True).start()
+
+
+def serve_pty(sim: SimPrinter, ready) -> None:
+    """A serial printer: the client opens the pty's slave path like /dev/ttyUSB0."""
+    master, slave = os.openpty()
+    tty.setraw(slave)  # no echo, no line discipline: ESC/POS is binary
+    ready(os.ttyname(slave))
+
+    def read() -> bytes:
+        try:
+            return os.read(master, 65536)
+        except OSError:  # EIO: every slave side closed; ours stays open, so rarely
+            return b""
+
+    def write(data: bytes) -> None:
+        os.write(master, data)
+
+    try:
+        sim.run_stream(read, write)
+    finally:
+        os.close(master)
+        os.close(slave)
 
 
 def _serve_one(sim: SimPrinter, conn: socket.socket) -> None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from drivers.base import DeviceState
@@ -223,3 +225,27 @@ def test_printer_comes_back_after_a_restart_on_the_same_port(printer_sim_factory
     finally:
         printer.close()
     assert len(again.wait_jobs(1)) == 1
+
+
+def test_serial_printer_on_a_real_pty(tmp_path):
+    from tests.fixtures.procs import start_sim
+
+    sim = start_sim(["printer", "--pty", "--out", str(tmp_path)])
+    try:
+        uri = f"serial://{sim.address}?baud=115200"
+        with ReceiptPrinter(uri, profile=CJK58) as printer:
+            assert printer.status().state == DeviceState.READY
+            printer.print_job("serial-1", ReceiptDoc((Text("串口打印 serial"),), cut=True))
+            printer.print_job("serial-2", ReceiptDoc((Text("second"),), cut=True))
+            # no cutter on 58mm: the first job ends where the second one's ESC @ begins
+            sim.send("paper out")
+            deadline = time.monotonic() + 5
+            while "ok paper=out cover=closed" not in sim.lines and time.monotonic() < deadline:
+                time.sleep(0.02)
+            with pytest.raises(PrinterError) as err:
+                printer.print_job("serial-3", DOC)
+            assert err.value.fault == "paper_out"
+        first = (tmp_path / "job-0001.txt").read_text(encoding="utf-8")
+        assert first.splitlines()[0] == "串口打印 serial"
+    finally:
+        sim.stop()
