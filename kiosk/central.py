@@ -116,9 +116,10 @@ class CentralClient:
         self.retries = retries
         self.backoff = backoff
         self._session = requests.Session()
-        self._session.verify = ca_bundle or True
-        if client_cert:
-            self._session.cert = client_cert
+        # Passed on every call: a session-level ``verify`` loses to REQUESTS_CA_BUNDLE in the
+        # environment (requests#3829); the configured CA must win.
+        self._verify: str | bool = ca_bundle or True
+        self._cert = client_cert or None
         self._session.headers["User-Agent"] = f"kiosk-terminal/{terminal_id}"
 
     def close(self) -> None:
@@ -157,7 +158,8 @@ class CentralClient:
         headers.update(extra or {})
         try:
             resp = self._session.request(method, self.base_url + target, data=data or None,
-                                         headers=headers, timeout=timeout)
+                                         headers=headers, timeout=timeout, verify=self._verify,
+                                         cert=self._cert)
         except requests.Timeout as exc:
             raise CentralTimeout(f"{method} {target}: timed out ({exc.__class__.__name__})") from exc
         except requests.ConnectionError as exc:

@@ -25,6 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--down", action="store_true", help="fault: whole platform answers 503")
     p.add_argument("--service-down", action="append", default=[], metavar="SERVICE_ID",
                    help="fault: this service answers 503 (repeatable)")
+    p.add_argument("--tls-cert", default=None, help="serve HTTPS with this PEM certificate (chain)")
+    p.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
+    p.add_argument("--client-ca", default=None, help="require client certificates signed by this CA")
     p.add_argument("--no-signatures", action="store_true", help="accept unsigned requests")
     p.set_defaults(func=_run)
 

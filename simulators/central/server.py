@@ -9,6 +9,7 @@ import logging
 import math
 import re
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -232,12 +233,21 @@ def serve(args: argparse.Namespace) -> int:
     handler = type("BoundHandler", (Handler,), {"app": app})
     server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), handler)
     server.daemon_threads = True
+    scheme = "http"
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(args.client_ca)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
 
     def stop(signum: int, frame: Any) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
-    print(f"http://{server.server_address[0]}:{server.server_address[1]}", flush=True)
+    print(f"{scheme}://{server.server_address[0]}:{server.server_address[1]}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
