@@ -17,7 +17,7 @@ Align = Literal["left", "center", "right"]
 
 @dataclass(frozen=True)
 class Text:
-    """One paragraph; wrapped to the paper width. ``size`` 2 is double width and height."""
+    """One paragraph; wrapped to the paper width. ``size`` n (1-4) is n times wide and tall."""
 
     text: str
     align: Align = "left"

@@ -142,7 +142,7 @@ def layout(doc: ReceiptDoc, columns: int) -> list[Block]:
 
 def _layout_one(el: Element, columns: int) -> list[Block]:
     if isinstance(el, Text):
-        size = max(1, min(el.size, 2))
+        size = max(1, min(el.size, 4))  # GS ! allows 8; 4 is already 1/4 of the width
         return [PrintLine(part, el.align, el.bold, size) for part in wrap(el.text, columns // size)]
     if isinstance(el, Pair):
         return list(_pair_lines(el, columns))
