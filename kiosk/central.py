@@ -296,6 +296,13 @@ class CentralClient:
             _require(cmd, {"id": str, "command": str}, "remote command")
         return data
 
+    def enroll(self, code: str) -> dict:
+        """Trade a single-use enrolment code for ``{"terminal_id", "key" (hex)}``. Central
+        does not check this request's signature; never retried (a used code stays used)."""
+        data = self._json("POST", "/v1/terminals:enroll", {"terminal_id": str, "key": str},
+                          body={"code": code}, idempotent=False)
+        return data
+
     def update_metadata(self) -> dict:
         """What software/catalog versions central offers this terminal."""
         return self._json("GET", "/v1/updates", {"software": dict, "catalog": dict}, idempotent=True)

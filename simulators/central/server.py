@@ -42,7 +42,9 @@ API_ROUTES: list[tuple[str, re.Pattern, Any, bool]] = [  # method, path, handler
     ("POST", re.compile(r"/v1/transactions:batch"), routes.transactions_batch, False),
     ("POST", re.compile(r"/v1/terminals/(?P<tid>[A-Za-z0-9_-]+)/heartbeat"), routes.heartbeat, False),
     ("GET", re.compile(r"/v1/updates"), routes.updates, False),
+    ("POST", re.compile(r"/v1/terminals:enroll"), routes.enroll, False),
 ]
+UNSIGNED = {"/v1/terminals:enroll"}  # the terminal has no key yet: the code is the credential
 
 
 class App:
@@ -123,7 +125,7 @@ class Handler(BaseHTTPRequestHandler):
     def _api(self, method: str, path: str, query: dict, raw: bytes, body: Any) -> None:
         app, status, terminal = self.app, 500, None
         try:
-            if app.verify_signatures:
+            if app.verify_signatures and path not in UNSIGNED:
                 try:
                     terminal = app.verifier.check(method, self.path, self.headers, raw)
                 except SignatureError as exc:
@@ -196,6 +198,11 @@ def admin(app: App, method: str, path: str, query: dict, body: Any) -> tuple[int
             state.reset()
             app.verifier.reset()
             return 200, {"reset": True}
+        if (method, path) == ("POST", "/_admin/enrolment-codes"):
+            if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("code", "terminal_id")):
+                raise ApiError(400, "bad_request", "body needs code and terminal_id")
+            state.enrol_codes[body["code"]] = body["terminal_id"]
+            return 200, body
         if (method, path) == ("POST", "/_admin/updates") and isinstance(body, dict):
             state.updates.update(body)
             return 200, state.updates

@@ -28,6 +28,7 @@ class State:
     commands: dict[str, list[dict]] = field(default_factory=dict)  # terminal -> pending commands
     heartbeats: dict[str, list[dict]] = field(default_factory=dict)
     evaluations: list[dict] = field(default_factory=list)
+    enrol_codes: dict[str, str] = field(default_factory=dict)  # single-use code -> terminal id
     counter: int = 0
     calls: int = 0
     updates: dict[str, Any] = field(default_factory=lambda: {
@@ -46,5 +47,6 @@ class State:
             fresh = State()
             for name in ("faults", "received", "transactions", "idempotent_replies", "documents",
                          "bookings", "commands", "heartbeats", "evaluations", "counter", "calls",
+                         "enrol_codes",
                          "updates"):
                 setattr(self, name, getattr(fresh, name))

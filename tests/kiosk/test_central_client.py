@@ -210,3 +210,15 @@ def test_every_error_has_a_message_key():
     keys = {cls.message_key for cls in (CentralError, CentralUnavailable, CentralTimeout, NotFound,
                                         RateLimited, Unauthorized, Rejected, BadResponse)}
     assert len(keys) == 8 and all(k.startswith("central.") for k in keys)
+
+
+def test_enrolment_code_gives_a_working_identity_once(central_sim, central_client):
+    central_sim.admin("/_admin/enrolment-codes", {"code": "ONE-TIME", "terminal_id": "GZ-NEW-0042"})
+    reply = central_client.enroll("ONE-TIME")
+    assert reply["terminal_id"] == "GZ-NEW-0042" and len(bytes.fromhex(reply["key"])) == 32
+    with CentralClient(central_sim.url, reply["terminal_id"], bytes.fromhex(reply["key"]),
+                       retries=0) as enrolled:
+        assert enrolled.heartbeat({"uptime_s": 1})["commands"] == []
+    with pytest.raises(CentralError) as info:
+        central_client.enroll("ONE-TIME")
+    assert info.value.code == "bad_code"
