@@ -86,6 +86,9 @@ def standard_handlers(*, restart: Callable[[], None], set_maintenance: Callable[
     """The handlers for every command central may send, built from the app's callbacks.
 
     Each callback raises to say it failed; ``CommandFailed`` carries a detail for central.
+    ``restart`` should only schedule the restart: the app exits once the heartbeat that
+    carries this command's ack was sent (``Heartbeat(on_sent=...)``), so central learns it
+    was done instead of resending it to the restarted terminal.
     """
     def _maintenance(on: bool) -> Handler:
         def run(args: dict[str, Any]) -> str:

@@ -83,13 +83,15 @@ class Heartbeat:
     """Sends heartbeats on a thread every ``interval`` seconds; :meth:`beat` sends one now."""
 
     def __init__(self, client: Any, facts: TerminalFacts, *, runner: Any = None,
-                 interval: float = 60.0, terminal_id: str | None = None):
+                 interval: float = 60.0, terminal_id: str | None = None,
+                 on_sent: Callable[[list[dict[str, Any]]], None] | None = None):
         self._client = client
         self._facts = facts
         self._runner = runner
         self.interval = interval
         self._terminal = terminal_id or getattr(client, "terminal_id", "")
         self._reports: list[dict[str, Any]] = []
+        self._on_sent = on_sent  # called with the acks central now has (e.g. restart after it)
         self._lock = threading.Lock()
         self._beat_lock = threading.Lock()
         self._stop = threading.Event()
@@ -123,6 +125,11 @@ class Heartbeat:
             commands = reply.get("commands", [])
             if commands and self._runner is not None:
                 self._runner.submit(commands)
+            if self._on_sent is not None and body["acks"]:
+                try:
+                    self._on_sent(body["acks"])
+                except Exception:  # noqa: BLE001 - the app's listener; the beat itself went fine
+                    log.exception("heartbeat on_sent listener failed")
             self.last = BeatResult(True, len(commands))
             return self.last
 

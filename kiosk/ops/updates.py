@@ -29,7 +29,7 @@ from typing import Any
 from tuf.api import exceptions as tuf_errors
 from tuf.ngclient import Updater, UpdaterConfig
 
-from kiosk.ops.repository import target_path
+from kiosk.ops.repository import KINDS, target_path
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +154,10 @@ class UpdateClient:
             return self._log(UpdateResult(kind, "rejected", version, current, _classify(exc),
                                           f"{type(exc).__name__}: {exc}"))
         return self._install(kind, version, Path(archive), state)
+
+    def check_all(self, kinds: tuple[str, ...] = KINDS) -> list[UpdateResult]:
+        """One check per kind, for the periodic update job; results go to the heartbeat."""
+        return [self.check(kind) for kind in kinds]
 
     def _install(self, kind: str, version: str, archive: Path, state: dict[str, Any]) -> UpdateResult:
         current = state.get("current")

@@ -163,3 +163,22 @@ def test_diagnostics_bundle_masks_id_numbers_and_goes_to_the_outbox(tmp_path, ou
     detail = outbox_uploader(outbox)(bundle, {})
     assert detail.startswith(f"diagnostics {len(bundle)} bytes")
     assert outbox.stats()["by_stream"]["telemetry"]["ready"] == 1
+
+
+def test_restart_happens_only_after_central_has_its_ack(central_sim, central_client):
+    restart_wanted, restarted = [], []
+    runner = CommandRunner({"restart_app": lambda args: restart_wanted.append(1) or "restart requested"},
+                           lambda: True)
+
+    def on_sent(acks):  # what the app does: exit once central has the restart's ack
+        if restart_wanted and any(a["ok"] and a["id"] == "r1" for a in acks):
+            restarted.append(True)
+
+    beat = Heartbeat(central_client, TerminalFacts(), runner=runner, on_sent=on_sent)
+    central_sim.admin(f"{TERMINAL_PATH}/commands", {"command": "restart_app", "id": "r1"})
+    beat.beat()
+    runner.run_pending()
+    assert restart_wanted and not restarted
+    beat.beat()
+    assert restarted == [True]
+    assert heartbeats(central_sim)[-1]["acks"][0]["id"] == "r1"

@@ -166,3 +166,10 @@ def test_failing_health_check_rolls_back_by_itself(tmp_path, tuf_repo, on_v1):
 def test_repository_down_is_unavailable_not_rejected(tmp_path, tuf_repo):
     client = UpdateClient(tmp_path / "var", "http://127.0.0.1:9", tuf_repo.root)
     assert client.check("catalog").outcome == "unavailable"
+
+
+def test_check_all_reports_every_kind_for_the_heartbeat(on_v1):
+    results = {r.kind: r for r in on_v1.check_all()}
+    assert set(results) == {"catalog", "config", "announcements", "software"}
+    assert results["catalog"].outcome == "up_to_date" and results["catalog"].version == "2026.11.2"
+    assert results["software"].detail == "nothing offered"
