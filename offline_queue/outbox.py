@@ -25,7 +25,6 @@ import os
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,9 +50,13 @@ FAST_STREAMS = frozenset({"telemetry"})  # synchronous=NORMAL is enough for thes
 _ROW_OVERHEAD = 64  # bytes counted per row on top of key and payload, for the quota
 
 _SCHEMA_EXTRA = (
+    # Partial indexes, so a put touches only the table, the key index and outbox_pending.
     # The pending rows of one stream in order: heads for the claim, oldest telemetry to evict.
-    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(stream, seq)"
+    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(stream, seq, state)"
     " WHERE state IN ('ready', 'in_flight')",
+    # Settled rows: dead ones to list and retry, sent tombstones to prune.
+    "CREATE INDEX IF NOT EXISTS outbox_settled ON outbox(state, stream, seq)"
+    " WHERE state IN ('sent', 'dead')",
     "CREATE TABLE IF NOT EXISTS outbox_usage (id INTEGER PRIMARY KEY CHECK (id = 1),"
     " rows INTEGER NOT NULL, bytes INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO outbox_usage (id, rows, bytes) VALUES (1, 0, 0)",
@@ -65,6 +68,17 @@ _SCHEMA_EXTRA = (
     "CREATE TRIGGER IF NOT EXISTS outbox_usage_upd AFTER UPDATE OF size ON outbox BEGIN"
     " UPDATE outbox_usage SET bytes = bytes - OLD.size + NEW.size WHERE id = 1; END",
 )
+
+
+# Repeated in queries so SQLite may use the partial indexes (it needs the literal term).
+PENDING = "state IN ('ready', 'in_flight')"
+SETTLED = "state IN ('sent', 'dead')"
+_INSERT = ("INSERT OR IGNORE INTO outbox (key, stream, created_at, attempts, next_attempt_at,"
+           " state, payload, size) VALUES (?, ?, ?, 0, ?, 'ready', ?, ?)")
+_INSERT_IF_ROOM = (
+    "INSERT OR IGNORE INTO outbox (key, stream, created_at, attempts, next_attempt_at, state,"
+    " payload, size) SELECT ?, ?, ?, 0, ?, 'ready', ?, ? FROM outbox_usage"
+    " WHERE id = 1 AND rows + ? <= ? AND bytes + ? <= ?")
 
 
 @dataclass(frozen=True)
@@ -157,7 +171,24 @@ class Outbox:
         Putting a key that is already stored changes nothing and returns the key, so a
         caller may safely repeat a put after a crash.
         """
-        return self.put_many([(stream, payload, key)])[0]
+        row = self._prepare((stream, payload, key))
+        with self._lock:
+            conn = self._require_open()
+            self._set_sync("NORMAL" if stream in FAST_STREAMS else "FULL")
+            # Fast path: ONE autocommit statement that inserts only if the quota has room
+            # (the usage counters are read in the same implicit transaction). Anything
+            # else — quota full, duplicate key, disk full — takes the careful path below.
+            try:
+                stored = conn.execute(_INSERT_IF_ROOM, (*row, *self.quota.room_params(row[-1]))).rowcount
+            except sqlite3.Error as exc:
+                if not isinstance(from_sqlite(exc, "store the transaction"), OutboxFull):
+                    raise from_sqlite(exc, "store the transaction") from exc
+                stored = 0
+        if not stored:
+            return self._store([row])[0]
+        for callback in list(self._listeners):
+            callback()
+        return row[0]
 
     def put_many(self, items: Iterable[tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], str | None]
                                        | dict[str, Any]]) -> list[str]:
@@ -167,8 +198,10 @@ class Outbox:
         ``{"stream": …, "payload": …, "key": …}``.
         """
         rows = [self._prepare(item) for item in items]
-        if not rows:
-            return []
+        return self._store(rows) if rows else []
+
+    def _store(self, rows: list[tuple]) -> list[str]:
+        """Insert rows in one transaction, evicting what the quota allows; typed errors."""
         durable = any(r[1] not in FAST_STREAMS for r in rows)
         new_bytes = sum(r[-1] for r in rows)
         with self._lock:
@@ -178,10 +211,7 @@ class Outbox:
                 with _transaction(conn, "store the transaction"):
                     if self.quota.limited:
                         evict_for(conn, self.quota, len(rows), new_bytes)
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO outbox (key, stream, created_at, attempts,"
-                        " next_attempt_at, state, payload, size) VALUES (?, ?, ?, 0, ?, 'ready', ?, ?)",
-                        rows)
+                    conn.executemany(_INSERT, rows)
             except OutboxFull as exc:
                 if exc.sqlite_code is None:
                     raise
@@ -189,10 +219,7 @@ class Outbox:
                 log.warning("disk full while storing a transaction; evicting telemetry")
                 self._evict_on_disk_full(len(rows), new_bytes)
                 with _transaction(conn, "store the transaction"):
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO outbox (key, stream, created_at, attempts,"
-                        " next_attempt_at, state, payload, size) VALUES (?, ?, ?, 0, ?, 'ready', ?, ?)",
-                        rows)
+                    conn.executemany(_INSERT, rows)
         for callback in list(self._listeners):
             callback()
         return [r[0] for r in rows]
@@ -206,7 +233,7 @@ class Outbox:
         if stream not in STREAMS:
             raise OutboxError(f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
         if key is None:
-            key = uuid.uuid4().hex
+            key = os.urandom(16).hex()
         elif not isinstance(key, str) or not key or len(key) > 200:
             raise OutboxError("idempotency key must be a non-empty string of at most 200 characters")
         blob = self._cipher.seal(encode_payload(payload), key, stream)
@@ -291,7 +318,8 @@ class Outbox:
         with self._lock:
             conn = self._require_open()
             with _transaction(conn, "recover in-flight transactions"):
-                count = conn.execute("UPDATE outbox SET state = 'ready' WHERE state = 'in_flight'").rowcount
+                count = conn.execute("UPDATE outbox SET state = 'ready' WHERE"
+                                     f" {PENDING} AND state = 'in_flight'").rowcount
         if count:
             log.info("recovered %d in-flight transactions from an earlier run", count)
         return count
@@ -311,7 +339,8 @@ class Outbox:
             conn = self._require_open()
             self._set_sync("NORMAL")
             with _transaction(conn, "prune sent transactions"):
-                return conn.execute("DELETE FROM outbox WHERE state = 'sent' AND sent_at < ?",
+                return conn.execute(f"DELETE FROM outbox WHERE {SETTLED} AND state = 'sent'"
+                                    " AND sent_at < ?",
                                     (time.time() - older_than,)).rowcount
 
     @contextmanager
@@ -356,12 +385,16 @@ class Outbox:
             conn = self._require_open()
             by_state = dict.fromkeys(STATES, 0)
             by_stream: dict[str, dict[str, int]] = {s: dict.fromkeys(STATES, 0) for s in STREAMS}
-            for state, stream, count in conn.execute(
-                    "SELECT state, stream, count(*) FROM outbox GROUP BY state, stream"):
+            for state, stream, count in [
+                    *conn.execute(f"SELECT state, stream, count(*) FROM outbox WHERE {PENDING}"
+                                  " GROUP BY stream, state"),
+                    *conn.execute(f"SELECT state, stream, count(*) FROM outbox WHERE {SETTLED}"
+                                  " GROUP BY state, stream")]:
                 by_state[state] = by_state.get(state, 0) + count
                 by_stream.setdefault(stream, dict.fromkeys(STATES, 0))[state] = count
             oldest = [r[0] for s in STREAMS for r in conn.execute(
-                "SELECT created_at FROM outbox WHERE state = 'ready' AND stream = ? ORDER BY seq"
+                f"SELECT created_at FROM outbox WHERE stream = ? AND {PENDING} AND state = 'ready'"
+                " ORDER BY seq"
                 " LIMIT 1", (s,))]
             rows, size = conn.execute("SELECT rows, bytes FROM outbox_usage WHERE id = 1").fetchone()
         return {
@@ -380,7 +413,7 @@ class Outbox:
             conn = self._require_open()
             rows = conn.execute(
                 "SELECT key, stream, created_at, attempts, dead_reason FROM outbox"
-                " WHERE state = 'dead' ORDER BY seq LIMIT ?", (limit,)).fetchall()
+                f" WHERE {SETTLED} AND state = 'dead' ORDER BY seq LIMIT ?", (limit,)).fetchall()
         return [{"key": k, "stream": s, "created_at": iso_utc(c), "attempts": a, "reason": r}
                 for k, s, c, a, r in rows]
 
@@ -393,7 +426,7 @@ class Outbox:
                 if keys is None:
                     count = conn.execute(
                         "UPDATE outbox SET state = 'ready', attempts = 0, dead_reason = NULL,"
-                        " next_attempt_at = ? WHERE state = 'dead'", (now,)).rowcount
+                        f" next_attempt_at = ? WHERE {SETTLED} AND state = 'dead'", (now,)).rowcount
                 else:
                     count = sum(conn.execute(
                         "UPDATE outbox SET state = 'ready', attempts = 0, dead_reason = NULL,"
@@ -446,8 +479,6 @@ def _create_schema(conn: sqlite3.Connection) -> None:
                             "state", "size"},
         defaults={"attempts": 0, "state": "ready"}, if_not_exists=True)
     db["outbox"].create_index(["key"], index_name="outbox_key", unique=True, if_not_exists=True)
-    db["outbox"].create_index(["state", "stream", "seq"], index_name="outbox_state",
-                              if_not_exists=True)
     conn.commit()
     conn.isolation_level = None
     with _transaction(conn, "create the outbox schema"):

@@ -22,6 +22,7 @@ from offline_queue.errors import OutboxFull
 
 log = logging.getLogger(__name__)
 _CHUNK = 256
+_UNLIMITED = 2**62
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,19 @@ class Quota:
     def limited(self) -> bool:
         return self.max_bytes is not None or self.max_rows is not None
 
+    def room_params(self, size: int) -> tuple[int, int, int, int]:
+        """Parameters for "rows + 1 <= max_rows AND bytes + size <= max_bytes" in SQL."""
+        return (1, self.max_rows if self.max_rows is not None else _UNLIMITED,
+                size, self.max_bytes if self.max_bytes is not None else _UNLIMITED)
+
 
 def _candidates(conn: sqlite3.Connection, evictable: tuple[str, ...]) -> Iterator[list[tuple[int, int, str]]]:
     """Chunks of (seq, size, what) in eviction order; re-queried after each deletion."""
-    queries = [("SELECT seq, size, 'sent' FROM outbox WHERE state = 'sent' LIMIT ?", ())]
+    queries = [("SELECT seq, size, 'sent' FROM outbox WHERE state IN ('sent', 'dead')"
+                " AND state = 'sent' LIMIT ?", ())]
     for stream in evictable:
-        queries.append(("SELECT seq, size, stream FROM outbox WHERE state = 'dead' AND stream = ?"
+        queries.append(("SELECT seq, size, stream FROM outbox WHERE state IN ('sent', 'dead')"
+                        " AND state = 'dead' AND stream = ?"
                         " ORDER BY seq LIMIT ?", (stream,)))
         queries.append(("SELECT seq, size, stream FROM outbox WHERE stream = ?"
                         " AND state IN ('ready', 'in_flight') ORDER BY seq LIMIT ?", (stream,)))
