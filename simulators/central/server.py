@@ -165,8 +165,19 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             with app.state.lock:
                 app.state.received.append({"method": method, "path": self.path, "terminal": terminal,
-                                           "status": status, "body": None if body is ... else body})
+                                           "status": status, "body": _trim(None if body is ... else body)})
                 del app.state.received[:-2000]
+
+
+def _trim(value: Any) -> Any:
+    """Keep the received log small: a base64 face image becomes ``<N chars>``."""
+    if isinstance(value, str) and len(value) > 512:
+        return f"<{len(value)} chars>"
+    if isinstance(value, dict):
+        return {k: _trim(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_trim(v) for v in value]
+    return value
 
 
 def _route(method: str, path: str) -> tuple[Any, bool, re.Match]:
