@@ -32,7 +32,8 @@ FOREIGN_FIELDS = {
     "birth": (220, 236), "version": (236, 240), "authority": (240, 248),
 }
 TYPE_FLAG = (248, 250)
-_OLD_FOREIGN_NUMBER = re.compile(r"[A-Z]{3}\d{12}")
+_OLD_FOREIGN_NUMBER = re.compile(r"[A-Z]{3}[0-9]{12}")
+_GB11643_SHAPE = re.compile(r"[0-9]{17}[0-9Xx]")  # ASCII only: "²".isdigit() is True
 
 
 def _field(text: bytes, span: tuple[int, int]) -> str:
@@ -79,7 +80,7 @@ def _check_number(number: str, *, foreign: bool = False) -> str:
     15-character form (3 letters + 12 digits), which has no GB 11643 check digit."""
     if foreign and _OLD_FOREIGN_NUMBER.fullmatch(number):
         return number
-    if not id_number_valid(number):
+    if not _GB11643_SHAPE.fullmatch(number) or not id_number_valid(number):
         raise InvalidIdNumber("ID number fails its check digit", native=mask_id_number(number))
     return number.upper()
 
@@ -116,7 +117,7 @@ def _parse_resident(text: bytes, photo_wlt: bytes | None, kind: str) -> Identity
     if kind == "hmt_residence":
         pass_number = f["pass_number"] or None
         if f["issue_count"]:
-            if not f["issue_count"].isdigit():
+            if not re.fullmatch(r"[0-9]+", f["issue_count"]):
                 raise CardDataError("issue count is not a number")
             issue_count = int(f["issue_count"])
     return Identity(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from drivers.idcard_errors import CardDataError, CardExpired, InvalidIdNumber
+from drivers.idcard_errors import CardDataError, CardExpired, IdCardError, InvalidIdNumber
 from drivers.idcard_text import card_kind, parse_card_text
 from drivers.identity import id_number_valid
 from drivers.nations import NATIONS, nation_name
@@ -161,3 +163,31 @@ def test_all_56_nations_and_the_two_extra_codes():
         "汉", "蒙古", "藏", "壮", "基诺", "其他", "外国血统"]
     assert all(nation_name(f"{i:02d}") for i in range(1, 57))
     assert nation_name("") is None and nation_name("77") is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(min_size=256, max_size=256))
+def test_random_card_text_is_an_identity_or_a_typed_error(raw):
+    try:
+        parse_card_text(raw, today=TODAY)
+    except IdCardError:
+        pass
+
+
+_field_text = st.text(st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",)), max_size=20)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(st.sampled_from(sorted(RESIDENT)), _field_text),
+       st.sampled_from(["", "J", "I"]))
+def test_plausible_but_wrong_fields_are_an_identity_or_a_typed_error(fields, flag):
+    spans = {span: value[: (span[1] - span[0]) // 2] for span, value in fields.items()}
+    try:
+        parse_card_text(text({**RESIDENT, **spans, (248, 250): flag}), today=TODAY)
+    except IdCardError:
+        pass
+
+
+def test_superscript_digits_are_not_an_id_number():
+    with pytest.raises(InvalidIdNumber):
+        parse_card_text(text({**RESIDENT, (122, 158): "²" * 17 + "X"}), today=TODAY)
