@@ -3,7 +3,8 @@
 The reader watches two things with pyscard's monitors: readers coming and going
 (``ReaderMonitor``, polled) and cards inserted and removed (``CardMonitor``, blocking on
 pcscd's events). When a card arrives in our reader it is read at once on the monitor's thread
-and ``on_card(identity)`` fires there (the Qt bridge hops it to the GUI thread). The
+and ``on_card(identity)`` fires there (the Qt bridge hops it to the GUI thread; a card
+already in the reader at :meth:`open` may be reported on the caller's thread). The
 connection is kept while the card stays in, so :meth:`verify_pin` talks to the same card
 session; a card that hides its holder until the PIN is given (6982) gets ``on_card_error``
 first, and ``on_card`` after a successful :meth:`verify_pin`.
@@ -168,7 +169,14 @@ class SocialSecurityCardReader(Device):
         if self._card_watch is not None:
             _card_monitor().deleteObserver(self._card_watch)
         if self._reader_watch is not None:
-            _shared_reader_monitor().deleteObserver(self._reader_watch)
+            monitor = _shared_reader_monitor()
+            thread = getattr(monitor, "rmthread", None)
+            deadline = time.monotonic() + 2
+            # pyscard starts the thread asynchronously and joins it in deleteObserver: joining
+            # one not yet started raises, and leaves the monitor unable to start again
+            while thread is not None and thread.ident is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            monitor.deleteObserver(self._reader_watch)
         self._card_watch = self._reader_watch = None
         with self._io:
             self._drop_connection()
@@ -349,7 +357,7 @@ class SocialSecurityCardReader(Device):
                     continue  # we already hold a card (pcsc:// with two readers)
                 self._card_in = reader
                 try:
-                    if self._connect([reader]) is None:
+                    if self._conn is None and self._connect([reader]) is None:
                         continue  # pulled again before we got to it
                 except SocialSecurityCardError as exc:
                     self._card_failed(exc)

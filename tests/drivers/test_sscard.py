@@ -4,6 +4,7 @@ running as a subprocess: what the kiosk sees when a resident inserts, pulls or m
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -175,7 +176,7 @@ def test_no_card_times_out(sscard_sim, reader) -> None:
 def test_unknown_reader_is_not_a_timeout(pcsc) -> None:
     with pytest.raises(ReaderNotFound) as info:
         SocialSecurityCardReader("pcsc://No Such Reader").read_once(0.2)
-    assert "Virtual PCD 00 00" in str(info.value.native)
+    assert pcsc.reader_name in str(info.value.native)
     assert isinstance(info.value, SocialSecurityCardError)
 
 
@@ -228,3 +229,28 @@ def test_cli_pin_protected_card_with_pin(sscard_sim) -> None:
 def test_cli_unknown_reader_exits_4(pcsc) -> None:
     done = kiosk("sscard", "--reader", "No Such Reader", "--json", "--timeout", "0.2")
     assert done.returncode == 4 and "no_reader" in done.stderr
+
+
+def test_cli_malformed_pin_is_a_usage_error(sscard_sim) -> None:
+    sscard_sim.insert("ss_basic")
+    done = kiosk("sscard", "--reader", sscard_sim.reader_name, "--json", "--pin", "12")
+    assert done.returncode == 2 and "4 to 12 digits" in done.stderr
+    assert not [cmd for cmd, _ in sscard_sim.apdus() if cmd.startswith("0020")]
+
+
+def test_cli_without_pcscd_exits_4_naming_pcsc_result(tmp_path) -> None:
+    env = {**os.environ, "PCSCLITE_CSOCK_NAME": str(tmp_path / "no-pcscd.comm")}
+    done = subprocess.run([sys.executable, "-m", "kiosk.cli", "sscard", "--json", "--timeout",
+                           "0.2"], capture_output=True, text=True, timeout=30, env=env)
+    assert done.returncode == 4
+    assert "no_service" in done.stderr and "0x8010001D" in done.stderr
+
+
+def test_missing_reader_shows_offline_status(pcsc) -> None:
+    device = SocialSecurityCardReader("pcsc://No Such Reader")
+    device.open()
+    try:
+        status = device.status()
+        assert (status.state, status.fault) == (DeviceState.OFFLINE, "no_reader")
+    finally:
+        device.close()
