@@ -1,9 +1,9 @@
 """Enrolment: a new terminal trades a one-time code from central for its id and signing key.
 
-Contract (not yet in ``config/central-api.json`` nor the simulator): ``POST
+Contract (``config/central-api.json``, ``CentralClient.enroll``): ``POST
 /v1/terminals:enroll`` with ``{"code": "..."}`` answers ``{"terminal_id": "...", "key":
-"<hex>"}``. The request cannot be signed (the terminal has no key yet); the code is the
-credential, single-use on central's side. The key is written 0600 before the config points
+"<hex>"}``. The request is not checked for a signature (the terminal has no key yet); the
+code is the credential, single-use on central's side. The key is written 0600 before the config points
 at it, so a crash in between leaves a terminal that is still enrolled under its old identity.
 """
 
@@ -18,7 +18,6 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-ENROLL_PATH = "/v1/terminals:enroll"
 _TERMINAL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -43,12 +42,7 @@ def enroll(base_url: str, code: str, *, timeout: tuple[float, float] = (3.05, 10
     with CentralClient(base_url, "unenrolled", b"\0" * 32, ca_bundle=ca_bundle,
                        timeout=timeout, retries=0) as client:
         try:
-            method = getattr(client, "enroll", None)
-            if method is not None:
-                data: Any = method(code.strip())
-            else:
-                data = client._json("POST", ENROLL_PATH, {"terminal_id": str, "key": str},
-                                    body={"code": code.strip()}, idempotent=False)
+            data: Any = client.enroll(code.strip())
         except BadResponse as exc:
             raise EnrolmentError(f"central's answer is unusable: {exc.detail}") from exc
         except CentralError as exc:

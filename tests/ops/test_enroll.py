@@ -1,8 +1,5 @@
-"""``kiosk enroll`` against a tiny real HTTP server implementing the enrolment contract.
-
-The central simulator has no ``POST /v1/terminals:enroll`` yet, so this test serves the
-contract itself (stdlib ``http.server`` on 127.0.0.1, a thread stopped by the fixture).
-"""
+"""``kiosk enroll`` against the central simulator, and against a tiny stdlib HTTP server
+(127.0.0.1, a thread stopped by the fixture) that records exactly what was sent."""
 
 from __future__ import annotations
 
@@ -16,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from kiosk.central import CentralClient
 from kiosk.signing import load_key
 
 KEY_HEX = "5a" * 32
@@ -80,3 +78,17 @@ def test_refused_code_exits_5_and_writes_nothing(tmp_path, enrol_server):
     assert done.returncode == 5
     assert "enrolment refused" in done.stderr and "bad_code" in done.stderr
     assert not key.exists() and not cfg.exists()
+
+
+def test_enrol_against_the_simulator_then_the_new_key_is_accepted(tmp_path, central_sim):
+    central_sim.reset()
+    central_sim.admin("/_admin/enrolment-codes", {"code": "HALL-7-XYZ", "terminal_id": "GZ-TH-0077"})
+    cfg, key = tmp_path / "kiosk.toml", tmp_path / "terminal.key"
+    done = kiosk("enroll", "HALL-7-XYZ", "--url", central_sim.url, "--config", str(cfg),
+                 "--key-file", str(key))
+    assert done.returncode == 0, done.stderr
+    with CentralClient(central_sim.url, "GZ-TH-0077", load_key(key)) as client:
+        assert client.heartbeat({"hello": True})["commands"] == []
+    again = kiosk("enroll", "HALL-7-XYZ", "--url", central_sim.url, "--config", str(cfg),
+                  "--key-file", str(tmp_path / "other.key"))
+    assert again.returncode == 5 and "bad_code" in again.stderr  # single use
