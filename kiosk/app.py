@@ -53,6 +53,7 @@ class Devices:
     sscard: Any = None
     receipt_printer: Any = None
     document_printer: Any = None
+    camera: Any = None
     problems: dict[str, str] = field(default_factory=dict)  # name → why it did not open
 
     def all(self) -> dict[str, Any]:
@@ -80,6 +81,10 @@ def build_devices(config: Config) -> Devices:
         from drivers.document_printer import DocumentPrinter
 
         devices.document_printer = DocumentPrinter(uris["document_printer"])
+    if uris["camera"]:
+        from drivers.camera import Camera
+
+        devices.camera = Camera(uris["camera"])
     return devices
 
 
@@ -105,7 +110,7 @@ class KioskApp:
         self.effects = VisitEffects(self.client, terminal_id=config.terminal["id"],
                                     receipt_printer=self.devices.receipt_printer,
                                     document_printer=self.devices.document_printer,
-                                    outbox=self.outbox)
+                                    outbox=self.outbox, sscard=self.devices.sscard)
         session = config.session
         self.flow = Flow(self.catalog, self.effects, run_async=self.bridge.run_async,
                          language=config.ui["language"], elderly=config.ui["elderly_mode"],
@@ -117,6 +122,7 @@ class KioskApp:
         self.timer = QTimer()
         self.timer.setInterval(tick_ms)
         self.timer.timeout.connect(self.flow.tick)
+        self.face_step = None
         self._wire_devices()
 
     def _open_outbox(self) -> Any:
@@ -143,6 +149,45 @@ class KioskApp:
             reader.on_card_removed(gui(self.flow.card_removed))
             reader.on_card_error(gui(lambda err: self.flow.card_error(card_problem_key(err),
                                                                       str(err))))
+        if self.devices.camera is not None:
+            self._wire_face_step()
+
+    def _wire_face_step(self) -> None:
+        """Camera frames run through the face gate on the camera thread while the flow is on
+        the face step; the screen gets the newest frame only (stale ones are dropped)."""
+        from PySide6.QtGui import QImage
+
+        from kiosk.face_step import FaceStep
+        from kiosk.flow import Step
+
+        screen = self.window.screens[Step.FACE]
+        latest: dict[str, Any] = {}
+
+        def show_latest() -> None:
+            frame, state = latest.pop("frame", None), latest.pop("state", None)
+            if frame is None or self.flow.step is not Step.FACE:
+                return
+            h, w = frame.shape[:2]
+            image = QImage(frame.data, w, h, 3 * w, QImage.Format_BGR888).copy()
+            screen.show_frame(image, state.prompt_code, state.progress)
+
+        def on_update(frame, state) -> None:  # camera thread
+            pending = "frame" in latest
+            latest["frame"], latest["state"] = frame, state
+            if not pending:
+                self.bridge.post(show_latest)
+
+        self.face_step = FaceStep(self.devices.camera, on_update,
+                                  self.bridge.on_gui(self.flow.face_captured))
+
+        def follow(flow) -> None:
+            wanted = flow.step is Step.FACE and flow.face_problem is None
+            if wanted and not self.face_step.active:
+                self.face_step.start()
+            elif not wanted and self.face_step.active:
+                self.face_step.stop()
+
+        self.flow.on_change(follow)
 
     def start(self, show: bool = True) -> None:
         """Open devices (a device that fails stays in error; the kiosk still serves)."""

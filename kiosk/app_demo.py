@@ -75,6 +75,11 @@ def play_visit(app: KioskApp, rig: DemoRig, out_dir: Path) -> list[Path]:
     expect(Step.PLACE_CARD)
     shoot("place_card")
     rig.place_card()
+    expect(Step.INPUTS)
+    for key in "202501202610":  # 起止年月 2025-01/2026-10 on the on-screen keypad
+        click(app, f"key_{key}")
+    shoot("inputs")
+    click(app, "next_field")
     expect(Step.RESULT)
     shoot("result")
     click(app, "print")
@@ -141,6 +146,9 @@ def stage_screen(app: KioskApp, name: str) -> None:
     if name == "place_card":
         return
     flow.card_read(demo_identity())
+    if name == "inputs":
+        return
+    flow.submit_inputs({})
     if not wait_until(lambda: flow.step is not Step.PROCESSING, 15):
         raise RuntimeError("central simulator did not answer")
     if name == "processing":

@@ -24,8 +24,9 @@ class PrinterMissing(Exception):
 
 class VisitEffects:
     def __init__(self, client: Any, *, terminal_id: str, receipt_printer: Any = None,
-                 document_printer: Any = None, outbox: Any = None) -> None:
+                 document_printer: Any = None, outbox: Any = None, sscard: Any = None) -> None:
         self.client = client
+        self.sscard = sscard
         self.terminal_id = terminal_id
         self.receipt_printer = receipt_printer
         self.document_printer = document_printer
@@ -61,3 +62,12 @@ class VisitEffects:
             self.outbox.put("evaluation", payload)
         else:
             self.client.evaluate(payload)
+
+    def verify_pin(self, pin: str) -> None:
+        """Raises the reader's WrongPin(remaining) / PinBlocked; returns when the PIN is right."""
+        if self.sscard is None:
+            raise PrinterMissing("no social-security card reader configured")
+        self.sscard.verify_pin(pin)
+
+    def verify_face(self, identity: Identity, jpeg: bytes) -> bool:
+        return bool(self.client.verify_face(identity, jpeg)["match"])

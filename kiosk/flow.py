@@ -33,6 +33,9 @@ class Step(enum.StrEnum):
     HOME = "home"
     INTRO = "intro"
     PLACE_CARD = "place_card"
+    PIN = "pin"
+    FACE = "face"
+    INPUTS = "inputs"
     PROCESSING = "processing"
     RESULT = "result"
     PRINTING = "printing"
@@ -45,7 +48,9 @@ class Step(enum.StrEnum):
 # Steps where the kiosk, not the resident, is working: no idle countdown there.
 _BUSY_STEPS = {Step.ATTRACT, Step.PROCESSING, Step.PRINTING}
 # Steps where a removed card means the resident walked away mid-visit.
-_CARD_NEEDED_STEPS = {Step.PLACE_CARD, Step.PROCESSING, Step.RESULT}
+_CARD_NEEDED_STEPS = {Step.PLACE_CARD, Step.PIN, Step.FACE, Step.INPUTS, Step.PROCESSING,
+                      Step.RESULT}
+FACE_ATTEMPTS = 3
 GOODBYE_SECONDS = 4.0
 RATING_LEVELS = ("very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied")
 
@@ -59,6 +64,10 @@ class Effects(Protocol):
                      job_id: str) -> None: ...
 
     def record_evaluation(self, payload: dict[str, Any]) -> None: ...
+
+    def verify_pin(self, pin: str) -> None: ...
+
+    def verify_face(self, identity: Identity, jpeg: bytes) -> bool: ...
 
 
 RunAsync = Callable[[Callable[[], Any], Callable[[Any], None], Callable[[BaseException], None]], None]
@@ -97,6 +106,9 @@ class Flow:
         self.error_key: str | None = None  # i18n key of the sentence the error screen shows
         self.error_detail: str = ""  # for technicians and logs, never shown to residents
         self.card_problem: str | None = None  # i18n key shown on the place-card screen
+        self.pin_problem: tuple[str, dict] | None = None  # (i18n key, values) on the PIN screen
+        self.face_problem: str | None = None  # i18n key on the face screen
+        self.input_errors: dict[str, dict[str, str]] = {}  # field -> message per language
         self.countdown_remaining: float | None = None
         self.entered_at = clock()
         self._listeners: list[Callable[[Flow], None]] = []
@@ -125,6 +137,14 @@ class Flow:
         if self.session is None or self.session.service_id is None:
             return None
         return self.catalog.get(self.session.service_id)
+
+    @property
+    def auth(self) -> str:
+        """How the resident proves who they are for this service (catalog, or the fallback)."""
+        service = self.service
+        if service is None:
+            return "none"
+        return (self.session.auth_override if self.session else None) or service.auth
 
     @property
     def identity(self) -> Identity | None:
@@ -173,6 +193,9 @@ class Flow:
         self.session.service_id = service_id
         self.session.result = None
         self.session.inputs = {}
+        self.session.inputs_done = False
+        self.session.auth_override = None
+        self.card_problem = None
         self.touch()
         self._go(Step.INTRO)
 
@@ -180,18 +203,133 @@ class Flow:
         if self.step is not Step.INTRO:
             return
         self.touch()
-        if self._needs_card() and self.identity is None:
-            self.card_problem = None
-            self._go(Step.PLACE_CARD)
-        else:
-            self._run_service()
+        self._next_gate()
 
     def back(self) -> None:
         self.touch()
         if self.step in (Step.INTRO, Step.RESULT, Step.ERROR):
             self._go(Step.HOME)
-        elif self.step is Step.PLACE_CARD:
+        elif self.step in (Step.PLACE_CARD, Step.PIN, Step.FACE, Step.INPUTS):
             self._go(Step.INTRO)
+
+    # -- the gates before a service runs: card, PIN, face, inputs ------------------------------
+    def _next_gate(self) -> None:
+        """Go to the first thing this service still needs from the resident, or run it."""
+        session, service = self.session, self.service
+        assert session is not None and service is not None
+        auth = self.auth
+        if auth != "none" and session.identity is None:
+            self._go(Step.PLACE_CARD)
+        elif auth == "ss_card+pin" and not session.pin_ok:
+            self.pin_problem = None
+            self._go(Step.PIN)
+        elif auth == "id_card+face" and not session.face_ok:
+            self.face_problem = None
+            self._go(Step.FACE)
+        elif service.inputs and not session.inputs_done:
+            self.input_errors = {}
+            self._go(Step.INPUTS)
+        else:
+            self._run_service()
+
+    def submit_pin(self, pin: str) -> None:
+        if self.step is not Step.PIN or self.session is None:
+            return
+        self.touch()
+        session = self.session
+        self.run_async(lambda: self.effects.verify_pin(pin),
+                       lambda _: self._pin_ok(session),
+                       lambda exc: self._pin_failed(session, exc))
+
+    def _pin_ok(self, session: Session) -> None:
+        if self._current(session, Step.PIN):
+            session.pin_ok = True
+            self._next_gate()
+
+    def _pin_failed(self, session: Session, exc: BaseException) -> None:
+        if not self._current(session, Step.PIN):
+            return
+        remaining = getattr(exc, "remaining", None)
+        if remaining is not None and remaining > 0:
+            self.pin_problem = ("pin.wrong", {"tries": remaining})
+            self._changed()
+        elif getattr(exc, "fault", "") in ("pin_blocked", "blocked") or remaining == 0:
+            self._fail("errors.pin_blocked", exc)
+        else:
+            self._fail(getattr(exc, "message_key", None) or "errors.card_failed", exc)
+
+    def face_captured(self, jpeg: bytes) -> None:
+        """The camera step chose a good, live frame: central compares it with the card."""
+        if self.step is not Step.FACE or self.session is None or self.identity is None:
+            return
+        self.touch()
+        session, identity = self.session, self.identity
+        self.face_problem = "face.verifying"
+        self._changed()
+        self.run_async(lambda: self.effects.verify_face(identity, jpeg),
+                       lambda match: self._face_checked(session, bool(match)),
+                       lambda exc: self._face_error(session, exc))
+
+    def _face_checked(self, session: Session, match: bool) -> None:
+        if not self._current(session, Step.FACE):
+            return
+        if match:
+            session.face_ok = True
+            self._next_gate()
+            return
+        session.face_failures += 1
+        self.face_problem = ("face.give_up" if session.face_failures >= FACE_ATTEMPTS
+                             else "face.no_match")
+        self._changed()
+
+    def _face_error(self, session: Session, exc: BaseException) -> None:
+        if self._current(session, Step.FACE):
+            self._fail(getattr(exc, "message_key", None) or "errors.service_failed", exc)
+
+    def face_retry(self) -> None:
+        if self.step is Step.FACE and self.face_problem != "face.give_up":
+            self.touch()
+            self.face_problem = None
+            self._changed()
+
+    def use_ss_card_instead(self) -> None:
+        """After three failed face checks: the social-security card and its PIN instead."""
+        if self.step is not Step.FACE or self.session is None:
+            return
+        self.touch()
+        self.session.identity = None
+        self.session.auth_override = "ss_card+pin"
+        self.card_problem = "card.use_ss_card"
+        self._go(Step.PLACE_CARD)
+
+    def input_error(self, name: str, value: str) -> str | None:
+        """The field's own message in the current language when ``value`` is not acceptable."""
+        service = self.service
+        if service is None:
+            return None
+        from kiosk.service_run import ServiceRun
+
+        field = next((f for f in service.inputs if f.name == name), None)
+        if field is None:
+            return None
+        errors = ServiceRun(service, None).validate({name: value})
+        return field.error(self.language) if name in errors else None
+
+    def submit_inputs(self, values: dict[str, str]) -> None:
+        if self.step is not Step.INPUTS or self.session is None:
+            return
+        self.touch()
+        from kiosk.service_run import ServiceRun
+
+        errors = ServiceRun(self.service, None).validate(values)
+        if errors:
+            self.input_errors = errors
+            self._changed()
+            return
+        self.session.inputs = dict(values)
+        self.session.inputs_done = True
+        self.input_errors = {}
+        self._next_gate()
 
     def go_home(self) -> None:
         if self.session is None or self.step in (Step.PROCESSING, Step.PRINTING):
@@ -252,11 +390,18 @@ class Flow:
         if self.session is None or self.step not in (Step.INTRO, Step.PLACE_CARD):
             log.info("card read on %s: not asked for, ignored", self.step)
             return
+        service = self.service
+        if service is not None and self.auth == "ss_card+pin" and identity.source != "ss_card":
+            self.touch()
+            if self.step is Step.PLACE_CARD:
+                self.card_problem = "card.need_ss_card"
+                self._changed()
+            return
         self.touch()
         self.session.set_identity(identity)
         self.card_problem = None
         if self.step is Step.PLACE_CARD:
-            self._run_service()
+            self._next_gate()
         else:
             self._changed()
 
@@ -306,10 +451,6 @@ class Flow:
             self._changed()
 
     # -- internals -----------------------------------------------------------------------------
-    def _needs_card(self) -> bool:
-        service = self.service
-        return service is not None and service.auth != "none"
-
     def _run_service(self) -> None:
         assert self.session is not None
         session = self.session

@@ -21,6 +21,11 @@ class Session:
     service_id: str | None = None
     inputs: dict[str, str] = field(default_factory=dict)
     result: Any = None  # kiosk.service_run.ServiceResult
+    pin_ok: bool = False
+    face_ok: bool = False
+    face_failures: int = 0
+    auth_override: str | None = None  # "ss_card+pin" after three failed face checks
+    inputs_done: bool = False
     print_job_id: str | None = None
     printed: bool = False
     ended: bool = False
@@ -39,6 +44,7 @@ class Session:
             forget_sensitive(self.identity.name, self.identity.name_en, self.identity.address)
         self.identity = None
         self.inputs = {}
+        self.pin_ok = self.face_ok = self.inputs_done = False
         self.result = None
         self.service_id = None
         self.print_job_id = None

@@ -30,8 +30,9 @@ class PlaceCardScreen(Screen):
         self.problem.clear()
 
     def render(self, t: Translator) -> None:
-        self.title.setText(t.t("place_card.title"))
-        self.hint.setText(t.t("place_card.hint"))
+        ss = self.flow.auth == "ss_card+pin"
+        self.title.setText(t.t("place_card.title_ss" if ss else "place_card.title"))
+        self.hint.setText(t.t("place_card.hint_ss" if ss else "place_card.hint"))
         key = self.flow.card_problem
         self.problem.setText(t.t(key) if key else "")
         self.problem.setVisible(bool(key))

@@ -7,8 +7,11 @@ from kiosk.flow import Flow, Step
 from kiosk.i18n import LANGUAGES, Translator
 from screens.attract import AttractScreen
 from screens.finish import ErrorScreen, GoodbyeScreen, RatingScreen, TakeDocumentsScreen
+from screens.face import FaceScreen
 from screens.home import HomeScreen
+from screens.inputs import InputsScreen
 from screens.intro import IntroScreen
+from screens.pin import PinScreen
 from screens.place_card import PlaceCardScreen
 from screens.processing import PrintingScreen, ProcessingScreen
 from screens.qt import QApplication, QEvent, QFrame, QHBoxLayout, QStackedWidget, Qt, QVBoxLayout, QWidget
@@ -21,6 +24,9 @@ SCREENS: dict[Step, type[Screen]] = {
     Step.HOME: HomeScreen,
     Step.INTRO: IntroScreen,
     Step.PLACE_CARD: PlaceCardScreen,
+    Step.PIN: PinScreen,
+    Step.FACE: FaceScreen,
+    Step.INPUTS: InputsScreen,
     Step.PROCESSING: ProcessingScreen,
     Step.RESULT: ResultScreen,
     Step.PRINTING: PrintingScreen,

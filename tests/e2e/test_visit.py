@@ -78,6 +78,16 @@ def test_first_visit_from_tap_to_printed_receipt(app, rig, qtbot):
     wait_step(qtbot, app, Step.PLACE_CARD)
 
     rig.place_card()
+    wait_step(qtbot, app, Step.INPUTS)
+    for key in "2025132":  # a month 13 cannot be right: the field's own message
+        tap(qtbot, app, f"key_{key}")
+    tap(qtbot, app, "next_field")
+    assert "最长36个月" in visible_texts(app) and app.flow.step is Step.INPUTS
+    tap(qtbot, app, "key_clear")
+    for key in "202501202610":
+        tap(qtbot, app, f"key_{key}")
+    assert "2025-01/2026-10" in visible_texts(app)
+    tap(qtbot, app, "next_field")
     wait_step(qtbot, app, Step.RESULT)
     table = app.window.current_screen().findChild(QTableWidget, "result_table")
     assert table.isVisible() and table.rowCount() > 0
