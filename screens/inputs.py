@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from kiosk.i18n import Translator
 from screens.keypad import BACKSPACE, FOR_KIND, Keypad, apply_key, with_mask
-from screens.qt import QVBoxLayout, QWidget, Qt
+from screens.qt import Qt, QVBoxLayout, QWidget
 from screens.widgets import Screen, button, clear_layout, label
 
 

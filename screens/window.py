@@ -6,15 +6,24 @@ from __future__ import annotations
 from kiosk.flow import Flow, Step
 from kiosk.i18n import LANGUAGES, Translator
 from screens.attract import AttractScreen
-from screens.finish import ErrorScreen, GoodbyeScreen, RatingScreen, TakeDocumentsScreen
 from screens.face import FaceScreen
+from screens.finish import ErrorScreen, GoodbyeScreen, RatingScreen, TakeDocumentsScreen
 from screens.home import HomeScreen
 from screens.inputs import InputsScreen
 from screens.intro import IntroScreen
 from screens.pin import PinScreen
 from screens.place_card import PlaceCardScreen
 from screens.processing import PrintingScreen, ProcessingScreen
-from screens.qt import QApplication, QEvent, QFrame, QHBoxLayout, QStackedWidget, Qt, QVBoxLayout, QWidget
+from screens.qt import (
+    QApplication,
+    QEvent,
+    QFrame,
+    QHBoxLayout,
+    QStackedWidget,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+)
 from screens.result import ResultScreen
 from screens.theme import stylesheet
 from screens.widgets import Screen, button, label
