@@ -30,6 +30,7 @@ PLAIN = 0x00
 SEALED_V1 = 0x01
 _NONCE = 12
 _INFO = b"kiosk-outbox-v1"
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def encode_payload(payload: dict[str, Any]) -> bytes:
@@ -37,8 +38,7 @@ def encode_payload(payload: dict[str, Any]) -> bytes:
     if not isinstance(payload, dict):
         raise OutboxError(f"payload must be a dict, not {type(payload).__name__}")
     try:
-        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"),
-                          allow_nan=False).encode("utf-8")
+        return _ENCODER.encode(payload).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise OutboxError(f"payload is not JSON-serialisable: {exc}") from exc
 

@@ -210,7 +210,10 @@ class Outbox:
             try:
                 with _transaction(conn, "store the transaction"):
                     if self.quota.limited:
-                        evict_for(conn, self.quota, len(rows), new_bytes)
+                        fresh = [r for r in rows if conn.execute(
+                            "SELECT 1 FROM outbox WHERE key = ?", (r[0],)).fetchone() is None]
+                        if fresh:  # a repeated key needs no room
+                            evict_for(conn, self.quota, len(fresh), sum(r[-1] for r in fresh))
                     conn.executemany(_INSERT, rows)
             except OutboxFull as exc:
                 if exc.sqlite_code is None:

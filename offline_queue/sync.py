@@ -107,6 +107,7 @@ class SyncWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._retry_at = 0.0  # monotonic; before this, a closed circuit still waits (back-off)
+        self._interrupted = False  # a batch is claimed but its outcome not yet recorded
 
     # -- one pass --------------------------------------------------------------------------
 
@@ -121,6 +122,9 @@ class SyncWorker:
         if not held:
             self.outbox.acquire_sync_lock()
         try:
+            if self._interrupted:  # an earlier pass died between claim and settle
+                self.outbox.recover_in_flight()
+                self._interrupted = False
             while not self._stop.is_set():
                 state = self.breaker.state
                 if not force and (state == "open" or time.monotonic() < self._retry_at):
@@ -131,7 +135,10 @@ class SyncWorker:
                 if not batch:
                     break
                 report.batches += 1
-                if not self._deliver(batch, report):
+                self._interrupted = True
+                delivered = self._deliver(batch, report)
+                self._interrupted = False
+                if not delivered:
                     break
         finally:
             if not held:

@@ -183,7 +183,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sync.add_argument("--terminal", help="terminal id (default: from config)")
     sync.add_argument("--central-key", help="terminal signing key file (default: from config)")
     sync.add_argument("--config", help="kiosk.toml override (default: $KIOSK_CONFIG)")
-    sync.add_argument("--batch-size", type=int, default=200)
+    sync.add_argument("--batch-size", type=int, default=500, help="transactions per request")
     sync.set_defaults(func=_guarded(cmd_sync))
 
     dead = sub.add_parser("dead", help="list dead transactions with their reasons")

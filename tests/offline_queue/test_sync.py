@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from offline_queue import Outbox, SyncLockHeld
+from offline_queue import Outbox, OutboxFull, SyncLockHeld
 from offline_queue.sync import SyncWorker
 from tests.fixtures.outbox import CentralDown, make_upload
 
@@ -234,3 +234,26 @@ def test_thread_wakes_up_on_put(outbox, dedup_central):
         _wait_until(lambda: key in dedup_central.store, timeout=10)
     finally:
         worker.stop()
+
+
+def test_a_pass_that_dies_between_claim_and_settle_is_recovered_by_the_next(outbox, dedup_central):
+    """E.g. the disk fills while marking a batch sent: the thread survives and sends it again."""
+    upload = make_upload(dedup_central.url)
+    worker = worker_for(outbox, upload)
+    keys = [outbox.put("submission", {"i": i}) for i in range(3)]
+    real_mark_sent = outbox.mark_sent
+
+    def broken_mark_sent(_keys):
+        raise OutboxFull("disk full", sqlite_code=13, sqlite_name="SQLITE_FULL")
+
+    outbox.mark_sent = broken_mark_sent
+    outbox.acquire_sync_lock()
+    try:
+        with pytest.raises(OutboxFull):
+            worker.sync_once()
+        assert outbox.stats()["by_state"]["in_flight"] == 3
+        outbox.mark_sent = real_mark_sent
+        assert worker.sync_once().sent == 3
+    finally:
+        outbox.release_sync_lock()
+    assert dedup_central.order == keys
