@@ -39,7 +39,7 @@ from offline_queue.errors import (
     SyncLockHeld,
     from_sqlite,
 )
-from offline_queue.quota import Quota, evict_for
+from offline_queue.quota import Quota, evict_for, has_room
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class Outbox:
             self._set_sync("FULL" if durable else "NORMAL")
             try:
                 with _transaction(conn, "store the transaction"):
-                    if self.quota.limited:
+                    if self.quota.limited and not has_room(conn, self.quota, len(rows), new_bytes):
                         fresh = [r for r in rows if conn.execute(
                             "SELECT 1 FROM outbox WHERE key = ?", (r[0],)).fetchone() is None]
                         if fresh:  # a repeated key needs no room

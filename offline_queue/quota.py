@@ -61,6 +61,12 @@ def _candidates(conn: sqlite3.Connection, evictable: tuple[str, ...]) -> Iterato
                 break
 
 
+def has_room(conn: sqlite3.Connection, quota: Quota, rows: int, size: int) -> bool:
+    used_rows, used_bytes = conn.execute("SELECT rows, bytes FROM outbox_usage WHERE id = 1").fetchone()
+    return ((quota.max_rows is None or used_rows + rows <= quota.max_rows)
+            and (quota.max_bytes is None or used_bytes + size <= quota.max_bytes))
+
+
 def evict_for(conn: sqlite3.Connection, quota: Quota, rows: int, size: int, *,
               at_least: int = 0, strict: bool = True) -> int:
     """Make room for ``rows`` new rows of ``size`` bytes inside the caller's transaction.

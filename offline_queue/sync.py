@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from offline_queue.errors import PayloadSealError
+from offline_queue.errors import PayloadSealError, SyncLockHeld
 from offline_queue.outbox import Claimed, Outbox, iso_utc
 
 log = logging.getLogger(__name__)
@@ -94,13 +94,15 @@ class SyncWorker:
     def __init__(self, outbox: Outbox, upload: Upload, *, batch_size: int = 200,
                  max_attempts: int = 8, unavailable: tuple[type[BaseException], ...] = (ConnectionError,),
                  failure_threshold: int = 3, backoff_base: float = 0.5, backoff_cap: float = 300.0,
-                 idle_poll: float = 30.0, rng: random.Random | None = None):
+                 idle_poll: float = 30.0, sent_retention: float = 86400.0,
+                 rng: random.Random | None = None):
         if batch_size < 1 or max_attempts < 1:
             raise ValueError("batch_size and max_attempts must be at least 1")
         self.outbox, self.upload = outbox, upload
         self.batch_size, self.max_attempts = batch_size, max_attempts
         self.unavailable = unavailable
         self.backoff_base, self.backoff_cap, self.idle_poll = backoff_base, backoff_cap, idle_poll
+        self.sent_retention = sent_retention  # tombstones kept this long (local dedup of re-puts)
         self._rng = rng or random.Random()
         self.breaker = CircuitBreaker(failure_threshold, backoff_base, backoff_cap, self._rng)
         self._wake = threading.Event()
@@ -210,7 +212,10 @@ class SyncWorker:
         """Drain in a background thread until ``stop()``; wakes up on every put."""
         if self._thread is not None:
             return
-        self.outbox.acquire_sync_lock()
+        try:
+            self.outbox.acquire_sync_lock()
+        except SyncLockHeld as exc:  # e.g. a technician's `kiosk queue sync`; the thread waits
+            log.warning("%s; the sync thread will wait for it", exc)
         self._stop.clear()
         self.outbox.add_listener(self._wake.set)
         self._thread = threading.Thread(target=self._run, name="outbox-sync", daemon=True)
@@ -233,10 +238,18 @@ class SyncWorker:
         return self._thread.ident if self._thread else None
 
     def _run(self) -> None:
+        next_prune = time.monotonic() + 60
         while not self._stop.is_set():
             try:
+                if not self.outbox.holds_sync_lock:
+                    self.outbox.acquire_sync_lock()
                 report = self.sync_once()
+                if time.monotonic() >= next_prune:
+                    self.outbox.prune_sent(self.sent_retention)
+                    next_prune = time.monotonic() + 3600
                 delay = self._next_delay(report)
+            except SyncLockHeld:
+                delay = min(self.idle_poll, 5.0)
             except Exception:  # noqa: BLE001 — e.g. disk error; log, wait, never die
                 log.exception("outbox sync pass failed")
                 delay = self.idle_poll

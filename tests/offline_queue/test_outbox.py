@@ -182,3 +182,23 @@ def test_closed_outbox_refuses_puts(tmp_path):
     box.close()
     with pytest.raises(OutboxError, match="closed"):
         box.put("audit", {"event": "x"})
+
+
+def test_repeating_a_key_when_full_evicts_nothing(tmp_path):
+    with Outbox(tmp_path / "o.sqlite", key=KEY, max_rows=3) as box:
+        box.put("telemetry", {"t": 1}, key="tel-1")
+        box.put("submission", {"n": 1}, key="sub-1")
+        box.put("submission", {"n": 2}, key="sub-2")
+        assert box.put("submission", {"n": 2}, key="sub-2") == "sub-2"
+        assert box.put_many([("submission", {"n": 1}, "sub-1")]) == ["sub-1"]
+        keys = {r[0] for r in box._conn.execute("SELECT key FROM outbox")}
+    assert keys == {"tel-1", "sub-1", "sub-2"}
+
+
+def test_old_tombstones_are_pruned(outbox):
+    key = outbox.put("audit", {"e": 1})
+    outbox.claim(1)
+    outbox.mark_sent([key])
+    assert outbox.prune_sent(older_than=3600) == 0
+    assert outbox.prune_sent(older_than=-1) == 1
+    assert outbox.stats()["rows"] == 0

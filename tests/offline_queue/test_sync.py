@@ -257,3 +257,19 @@ def test_a_pass_that_dies_between_claim_and_settle_is_recovered_by_the_next(outb
     finally:
         outbox.release_sync_lock()
     assert dedup_central.order == keys
+
+
+def test_thread_started_while_another_drainer_runs_takes_over_when_it_is_gone(tmp_path, dedup_central):
+    path = tmp_path / "outbox.sqlite"
+    with Outbox(path, key=KEY) as technician, Outbox(path, key=KEY) as app:
+        technician.acquire_sync_lock()      # e.g. `kiosk queue sync` running right now
+        worker = worker_for(app, make_upload(dedup_central.url), idle_poll=0.1)
+        worker.start()                      # must not raise
+        try:
+            key = app.put("submission", {"n": 1})
+            time.sleep(0.3)
+            assert key not in dedup_central.store
+            technician.release_sync_lock()
+            _wait_until(lambda: key in dedup_central.store, timeout=10)
+        finally:
+            worker.stop()
