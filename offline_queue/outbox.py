@@ -40,6 +40,7 @@ from offline_queue.errors import (
     from_sqlite,
 )
 from offline_queue.quota import Quota, evict_for, has_room
+from offline_queue.schema import create_schema, fsync_dir, schema_present, transaction
 
 log = logging.getLogger(__name__)
 
@@ -48,27 +49,6 @@ STREAMS = ("submission", "evaluation", "appointment", "audit", "telemetry")
 STATES = ("ready", "in_flight", "sent", "dead")
 FAST_STREAMS = frozenset({"telemetry"})  # synchronous=NORMAL is enough for these
 _ROW_OVERHEAD = 64  # bytes counted per row on top of key and payload, for the quota
-
-_SCHEMA_EXTRA = (
-    # Partial indexes, so a put touches only the table, the key index and outbox_pending.
-    # The pending rows of one stream in order: heads for the claim, oldest telemetry to evict.
-    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(stream, seq, state)"
-    " WHERE state IN ('ready', 'in_flight')",
-    # Settled rows: dead ones to list and retry, sent tombstones to prune.
-    "CREATE INDEX IF NOT EXISTS outbox_settled ON outbox(state, stream, seq)"
-    " WHERE state IN ('sent', 'dead')",
-    "CREATE TABLE IF NOT EXISTS outbox_usage (id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " rows INTEGER NOT NULL, bytes INTEGER NOT NULL)",
-    "INSERT OR IGNORE INTO outbox_usage (id, rows, bytes) VALUES (1, 0, 0)",
-    # Triggers keep the quota counters exact across processes, in the same transaction.
-    "CREATE TRIGGER IF NOT EXISTS outbox_usage_ins AFTER INSERT ON outbox BEGIN"
-    " UPDATE outbox_usage SET rows = rows + 1, bytes = bytes + NEW.size WHERE id = 1; END",
-    "CREATE TRIGGER IF NOT EXISTS outbox_usage_del AFTER DELETE ON outbox BEGIN"
-    " UPDATE outbox_usage SET rows = rows - 1, bytes = bytes - OLD.size WHERE id = 1; END",
-    "CREATE TRIGGER IF NOT EXISTS outbox_usage_upd AFTER UPDATE OF size ON outbox BEGIN"
-    " UPDATE outbox_usage SET bytes = bytes - OLD.size + NEW.size WHERE id = 1; END",
-)
-
 
 # Repeated in queries so SQLite may use the partial indexes (it needs the literal term).
 PENDING = "state IN ('ready', 'in_flight')"
@@ -124,21 +104,21 @@ class Outbox:
             new_dir = not self.path.parent.exists()
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if new_dir:
-                _fsync_dir(self.path.parent.parent)
+                fsync_dir(self.path.parent.parent)
         except OSError as exc:
             raise OutboxError(f"cannot create outbox directory {self.path.parent}: {exc}") from exc
         conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False)
             conn.execute("PRAGMA synchronous=FULL")
-            if not _schema_present(conn):
-                _create_schema(conn)
+            if not schema_present(conn):
+                create_schema(conn)
             conn.isolation_level = None  # we say BEGIN/COMMIT ourselves from here on
         except sqlite3.Error as exc:
             if conn is not None:
                 conn.close()
             raise from_sqlite(exc, f"open {self.path}") from exc
-        _fsync_dir(self.path.parent)  # the new file's directory entry survives a power cut
+        fsync_dir(self.path.parent)  # the new file's directory entry survives a power cut
         self._sync_level = "FULL"
         return conn
 
@@ -208,7 +188,7 @@ class Outbox:
             conn = self._require_open()
             self._set_sync("FULL" if durable else "NORMAL")
             try:
-                with _transaction(conn, "store the transaction"):
+                with transaction(conn, "store the transaction"):
                     if self.quota.limited and not has_room(conn, self.quota, len(rows), new_bytes):
                         fresh = [r for r in rows if conn.execute(
                             "SELECT 1 FROM outbox WHERE key = ?", (r[0],)).fetchone() is None]
@@ -221,7 +201,7 @@ class Outbox:
                 # The disk itself is full: make room from telemetry once, then try again.
                 log.warning("disk full while storing a transaction; evicting telemetry")
                 self._evict_on_disk_full(len(rows), new_bytes)
-                with _transaction(conn, "store the transaction"):
+                with transaction(conn, "store the transaction"):
                     conn.executemany(_INSERT, rows)
         for callback in list(self._listeners):
             callback()
@@ -246,7 +226,7 @@ class Outbox:
     def _evict_on_disk_full(self, rows: int, size: int) -> None:
         conn = self._require_open()
         tight = Quota(1, 1, self.quota.evictable)  # "everything evictable counts as over"
-        with _transaction(conn, "make room on a full disk"):
+        with transaction(conn, "make room on a full disk"):
             evict_for(conn, tight, rows, size, at_least=max(rows * 4, 64), strict=False)
 
     # -- the sync worker's side ----------------------------------------------------------
@@ -263,7 +243,7 @@ class Outbox:
         with self._lock:
             conn = self._require_open()
             self._set_sync("NORMAL")
-            with _transaction(conn, "claim transactions"):
+            with transaction(conn, "claim transactions"):
                 chosen: list[tuple] = []
                 for stream in STREAMS:
                     if len(chosen) >= limit:
@@ -320,7 +300,7 @@ class Outbox:
         """Rows a crashed worker left ``in_flight`` become ``ready`` (central dedups by key)."""
         with self._lock:
             conn = self._require_open()
-            with _transaction(conn, "recover in-flight transactions"):
+            with transaction(conn, "recover in-flight transactions"):
                 count = conn.execute("UPDATE outbox SET state = 'ready' WHERE"
                                      f" {PENDING} AND state = 'in_flight'").rowcount
         if count:
@@ -341,7 +321,7 @@ class Outbox:
         with self._lock:
             conn = self._require_open()
             self._set_sync("NORMAL")
-            with _transaction(conn, "prune sent transactions"):
+            with transaction(conn, "prune sent transactions"):
                 return conn.execute(f"DELETE FROM outbox WHERE {SETTLED} AND state = 'sent'"
                                     " AND sent_at < ?",
                                     (time.time() - older_than,)).rowcount
@@ -425,7 +405,7 @@ class Outbox:
         now = time.time()
         with self._lock:
             conn = self._require_open()
-            with _transaction(conn, "retry dead transactions"):
+            with transaction(conn, "retry dead transactions"):
                 if keys is None:
                     count = conn.execute(
                         "UPDATE outbox SET state = 'ready', attempts = 0, dead_reason = NULL,"
@@ -457,66 +437,6 @@ class Outbox:
         with self._lock:
             conn = self._require_open()
             self._set_sync("NORMAL")
-            with _transaction(conn, action):
+            with transaction(conn, action):
                 cur = conn.executemany(sql, params)
                 return cur.rowcount
-
-
-def _schema_present(conn: sqlite3.Connection) -> bool:
-    """True when a previous open finished the schema (the last object it creates exists)."""
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger'"
-                        " AND name = 'outbox_usage_upd'").fetchone() is not None
-
-
-def _create_schema(conn: sqlite3.Connection) -> None:
-    """First open: WAL mode, the table and its indexes (idempotent, safe if interrupted)."""
-    import sqlite_utils  # only here: it costs ~0.1 s of imports every later start can skip
-
-    db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
-    db.enable_wal()
-    db["outbox"].create(
-        {"seq": int, "key": str, "stream": str, "created_at": float, "attempts": int,
-         "next_attempt_at": float, "state": str, "dead_reason": str, "claimed_at": float,
-         "sent_at": float, "size": int, "payload": bytes},
-        pk="seq", not_null={"key", "stream", "created_at", "attempts", "next_attempt_at",
-                            "state", "size"},
-        defaults={"attempts": 0, "state": "ready"}, if_not_exists=True)
-    db["outbox"].create_index(["key"], index_name="outbox_key", unique=True, if_not_exists=True)
-    conn.commit()
-    conn.isolation_level = None
-    with _transaction(conn, "create the outbox schema"):
-        for statement in _SCHEMA_EXTRA:
-            conn.execute(statement)
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection, action: str) -> Iterator[None]:
-    """BEGIN IMMEDIATE … COMMIT, rolled back on any error; sqlite errors become typed."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.Error as exc:
-        raise from_sqlite(exc, action) from exc
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException as exc:
-        try:
-            conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # SQLite already rolled back (e.g. after SQLITE_FULL)
-        if isinstance(exc, sqlite3.Error):
-            raise from_sqlite(exc, action) from exc
-        raise
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
