@@ -63,8 +63,21 @@ def _shared_reader_monitor() -> ReaderMonitor:
     global _reader_monitor
     with _monitor_lock:
         if _reader_monitor is None:
-            _reader_monitor = ReaderMonitor(period=0.5)
+            _reader_monitor = ReaderMonitor(period=0.5, readerProc=_readers_or_none)
         return _reader_monitor
+
+
+def _readers_or_none() -> list:
+    """pyscard's reader-monitor thread dies on the first PC/SC error; an outage of pcscd is
+    'no readers' instead, so the thread sees them come back."""
+    try:
+        return pcsc_readers()
+    except PCSC_EXCEPTIONS:
+        return []
+
+
+def _thread_dead(thread) -> bool:
+    return thread is None or not thread.is_alive() or thread.stopEvent.is_set()
 
 
 def _card_monitor() -> CardMonitor:
@@ -72,10 +85,19 @@ def _card_monitor() -> CardMonitor:
     singleton): build a fresh one when the old thread is dead, so a restarted pcscd is seen."""
     with _monitor_lock:
         thread = CardMonitoringThread.instance
-        if thread is not None and not thread.is_alive():
+        if thread is not None and _thread_dead(thread):
+            request = getattr(thread.cardrequest, "pcsccardrequest", None)
+            if request is not None:  # its context died with the old pcscd: nothing to release
+                request.hcontext = None
             CardMonitoringThread.instance = None
             CardMonitor.instance = None
         return CardMonitor()
+
+
+def _halt_card_monitor() -> None:
+    thread = CardMonitoringThread.instance
+    if thread is not None:
+        thread.stop()
 
 
 def stop_card_monitor(timeout: float = 2.0) -> None:
@@ -110,7 +132,10 @@ class _Watch(ReaderObserver, CardObserver):
 
     def update(self, observable, handlers) -> None:
         added, removed = handlers
-        self._handler(list(added), list(removed))
+        try:
+            self._handler(list(added), list(removed))
+        except Exception:  # an error here would end pyscard's monitor thread for good
+            log.exception("sscard: handling reader/card change failed")
 
 
 class SocialSecurityCardReader(Device):
@@ -167,7 +192,10 @@ class SocialSecurityCardReader(Device):
 
     def close(self) -> None:
         if self._card_watch is not None:
-            _card_monitor().deleteObserver(self._card_watch)
+            with _monitor_lock:  # leave a dead monitor dead: building one would start a thread
+                monitor = CardMonitor.instance
+                if monitor is not None and self._card_watch in monitor.obs:
+                    monitor.deleteObserver(self._card_watch)
         if self._reader_watch is not None:
             monitor = _shared_reader_monitor()
             thread = getattr(monitor, "rmthread", None)
@@ -253,7 +281,10 @@ class SocialSecurityCardReader(Device):
             except PCSC_EXCEPTIONS as exc:
                 if type(exc).__name__ != "NoCardException":
                     log.info("%s: connect to %s failed: %s", self.name, reader, exc)
-                conn.release()
+                try:
+                    conn.release()
+                except PCSC_EXCEPTIONS:
+                    pass
                 continue
             self._conn, self._card_reader = conn, str(reader)
             return conn
@@ -277,7 +308,10 @@ class SocialSecurityCardReader(Device):
                 conn.disconnect()
             except PCSC_EXCEPTIONS:
                 pass  # the card is gone already
-            conn.release()
+            try:
+                conn.release()
+            except PCSC_EXCEPTIONS:  # pcscd is gone: so is the context; don't retry in __del__
+                getattr(conn, "component", conn).hcontext = None
 
     def _lost(self, exc: Exception, doing: str) -> SocialSecurityCardError:
         err = pcsc_error(exc, doing)
@@ -326,13 +360,22 @@ class SocialSecurityCardReader(Device):
                 self._emit("card_removed")
             try:
                 still = [r for r in list_readers() if self._matches(r)]
-            except PcscError:
-                still = []
-            if not still:
-                self._set_status(DeviceState.OFFLINE, "no_reader",
-                                 f"reader {', '.join(ours_removed)} unplugged")
+            except PcscError as exc:
+                _halt_card_monitor()  # it would spin on errors until pcscd is back
+                self._set_status(DeviceState.ERROR, exc.fault, str(exc))
+            else:
+                if not still:
+                    self._set_status(DeviceState.OFFLINE, "no_reader",
+                                     f"reader {', '.join(ours_removed)} unplugged")
         if ours_added:
+            self._revive_card_monitor()
             self._set_status(DeviceState.READY, None, f"reader {ours_added[0]}")
+
+    def _revive_card_monitor(self) -> None:
+        """pcscd came back after an outage: pyscard's card monitor died with it."""
+        if self._card_watch is not None and _thread_dead(CardMonitoringThread.instance):
+            log.info("%s: restarting the card monitor", self.name)
+            _card_monitor().addObserver(self._card_watch)
 
     def _cards_changed(self, added: list, removed: list) -> None:
         for card in removed:

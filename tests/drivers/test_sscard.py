@@ -8,6 +8,7 @@ import os
 import queue
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -254,3 +255,43 @@ def test_missing_reader_shows_offline_status(pcsc) -> None:
         assert (status.state, status.fault) == (DeviceState.OFFLINE, "no_reader")
     finally:
         device.close()
+
+
+def test_slow_card_is_still_read(sscard_sim, reader) -> None:
+    sscard_sim.fault("slow")  # 0.2 s per APDU, like a worn contact plate
+    sscard_sim.insert("ss_t0")
+    assert reader.read_once(WAIT).card_number == "G05271834"
+
+
+def test_survives_a_pcscd_outage(pcsc, sscard_sim, reader) -> None:
+    if not pcsc.private:
+        pytest.skip("needs the test run's private pcscd (unshare unavailable here)")
+    events = Events(reader)
+    reader.open()
+    sscard_sim.insert("ss_basic")
+    assert events.next()[0] == "card"
+    pcsc.stop_daemon()
+    assert events.next() == ("removed", None)
+    deadline = time.monotonic() + WAIT
+    while reader.status().state is DeviceState.READY and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (reader.status().state, reader.status().fault) == (DeviceState.ERROR, "no_service")
+    pcsc.start_daemon()
+    sscard_sim.insert("ss_t0")  # the emulator lost its vpcd link with pcscd: insert again
+    kind, identity = events.next()
+    assert kind == "card" and identity.name == "马志强"
+    assert reader.status().state is DeviceState.READY
+
+
+def test_reader_unplug_while_card_in(sscard_sim, reader) -> None:
+    # vpcd's reader cannot be unplugged, so pyscard's reader-monitor observer is driven the
+    # way ReaderMonitor calls it when a USB reader goes away and comes back
+    events = Events(reader)
+    reader.open()
+    sscard_sim.insert("ss_basic")
+    assert events.next()[0] == "card"
+    watch = reader._reader_watch
+    watch.update(None, ([], [sscard_sim.reader_name]))
+    assert events.next() == ("removed", None)
+    watch.update(None, ([sscard_sim.reader_name], []))
+    assert reader.status().state is DeviceState.READY
