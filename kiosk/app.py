@@ -124,6 +124,10 @@ class KioskApp:
         self.timer.timeout.connect(self.flow.tick)
         self.face_step = None
         self._wire_devices()
+        from kiosk.app_ops import Operations
+
+        self.ops = Operations(self)
+        self.window.on_technician = self.open_technician
 
     def _open_outbox(self) -> Any:
         try:
@@ -198,6 +202,7 @@ class KioskApp:
                 self.devices.problems[name] = str(exc)
                 log.error("device %s did not open: %s", name, exc)
         self.timer.start()
+        self.ops.start()
         if show:
             if self.config.screen["fullscreen"]:
                 self.window.setWindowFlag(Qt.FramelessWindowHint, True)
@@ -205,7 +210,20 @@ class KioskApp:
             else:
                 self.window.show()
 
+    def open_technician(self) -> None:
+        """The hidden gesture was made on an idle terminal: the PIN pad, then the tools."""
+        if not self.flow.idle:
+            return
+        from screens.technician import TechnicianScreen
+
+        def leave() -> None:
+            self.ops.technician.leave()
+            self.window.close_technician()
+
+        self.window.show_technician(TechnicianScreen(self.ops.technician, on_exit=leave))
+
     def stop(self) -> None:
+        self.ops.stop()
         self.timer.stop()
         if self.flow.session is not None:
             self.flow.end_session("shutdown", say_goodbye=False)

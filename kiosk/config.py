@@ -86,6 +86,14 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "outbox": {
         "path": Key(str, "a path to the outbox SQLite file", bool),
         "key_file": Key(str, "a path to the outbox key file", bool),
+        "batch_size": Key(int, "transactions per upload > 0", _positive),
+    },
+    "ops": {
+        "heartbeat_interval": Key(float, "seconds > 0", _positive),
+        "technician_state": Key(str, "a path to the technician PIN state file", bool),
+        "technician_idle_timeout": Key(float, "seconds > 0", _positive),
+        "updates_url": Key(str, "the TUF repository URL, or empty for no updates"),
+        "trusted_root": Key(str, "a path to the TUF root.json the terminal trusts, or empty"),
     },
 }
 

@@ -43,10 +43,11 @@ class Step(enum.StrEnum):
     RATING = "rating"
     GOODBYE = "goodbye"
     ERROR = "error"
+    OUT_OF_SERVICE = "out_of_service"
 
 
 # Steps where the kiosk, not the resident, is working: no idle countdown there.
-_BUSY_STEPS = {Step.ATTRACT, Step.PROCESSING, Step.PRINTING}
+_BUSY_STEPS = {Step.ATTRACT, Step.PROCESSING, Step.PRINTING, Step.OUT_OF_SERVICE}
 # Steps where a removed card means the resident walked away mid-visit.
 _CARD_NEEDED_STEPS = {Step.PLACE_CARD, Step.PIN, Step.FACE, Step.INPUTS, Step.PROCESSING,
                       Step.RESULT}
@@ -110,6 +111,7 @@ class Flow:
         self.face_problem: str | None = None  # i18n key on the face screen
         self.input_errors: dict[str, dict[str, str]] = {}  # field -> message per language
         self.countdown_remaining: float | None = None
+        self.maintenance = False  # central ops closed this terminal (out-of-service screen)
         self.entered_at = clock()
         self._listeners: list[Callable[[Flow], None]] = []
         self._session_end_listeners: list[Callable[[str], None]] = []
@@ -165,8 +167,21 @@ class Flow:
 
     more_time = touch
 
+    @property
+    def idle(self) -> bool:
+        """No resident mid-visit: remote commands and updates may run now."""
+        return self.session is None and self.step in (Step.ATTRACT, Step.OUT_OF_SERVICE)
+
+    def set_maintenance(self, on: bool) -> None:
+        """Close or reopen the terminal; a resident mid-visit finishes first."""
+        self.maintenance = on
+        if on and self.session is None and self.step is Step.ATTRACT:
+            self._go(Step.OUT_OF_SERVICE)
+        elif not on and self.step is Step.OUT_OF_SERVICE:
+            self._go(Step.ATTRACT)
+
     def start(self) -> None:
-        if self.step not in (Step.ATTRACT, Step.GOODBYE):
+        if self.step not in (Step.ATTRACT, Step.GOODBYE) or self.maintenance:
             return
         now = self.clock()
         self.session = Session(started=now, last_activity=now)
@@ -520,4 +535,4 @@ class Flow:
 
     def _to_attract(self) -> None:
         self.language = self.default_language
-        self._go(Step.ATTRACT)
+        self._go(Step.OUT_OF_SERVICE if self.maintenance else Step.ATTRACT)

@@ -6,6 +6,8 @@ from kiosk.i18n import LANGUAGES, Translator
 from screens.qt import Qt
 from screens.widgets import Screen, button, label
 
+HIDDEN_CORNER = 120  # px from the top-left: five taps there open technician mode
+
 
 class AttractScreen(Screen):
     name = "attract"
@@ -33,7 +35,11 @@ class AttractScreen(Screen):
         self.flow.set_language(lang)
         self.flow.start()
 
-    def mousePressEvent(self, event) -> None:  # a touch anywhere starts
+    def mousePressEvent(self, event) -> None:
+        """A touch anywhere starts, except the technician's hidden corner (see window.py)."""
+        pos = event.position()
+        if pos.x() < HIDDEN_CORNER and pos.y() < HIDDEN_CORNER:
+            return
         self.flow.start()
 
     def render(self, t: Translator) -> None:

@@ -91,3 +91,22 @@ class ErrorScreen(Screen):
         self.sentence.setText(t.t(self.flow.error_key or "errors.service_failed"))
         self.home_button.setText(t.t("error.home"))
         self.exit_button.setText(t.t("common.exit"))
+
+
+class OutOfServiceScreen(Screen):
+    """Central ops closed this terminal: say so plainly and where else to go."""
+
+    name = "out_of_service"
+
+    def __init__(self, flow, parent=None):
+        super().__init__(flow, parent)
+        self.box.addStretch(1)
+        self.title = label(kind="title", align=Qt.AlignCenter)
+        self.hint = label(kind="hint", align=Qt.AlignCenter)
+        self.box.addWidget(self.title)
+        self.box.addWidget(self.hint)
+        self.box.addStretch(2)
+
+    def render(self, t: Translator) -> None:
+        self.title.setText(t.t("out_of_service.title"))
+        self.hint.setText(t.t("out_of_service.hint"))

@@ -3,11 +3,20 @@ and the idle-countdown overlay. It shows whatever step the flow is on."""
 
 from __future__ import annotations
 
+import time
+
 from kiosk.flow import Flow, Step
 from kiosk.i18n import LANGUAGES, Translator
+from screens.attract import HIDDEN_CORNER as CORNER
 from screens.attract import AttractScreen
 from screens.face import FaceScreen
-from screens.finish import ErrorScreen, GoodbyeScreen, RatingScreen, TakeDocumentsScreen
+from screens.finish import (
+    ErrorScreen,
+    GoodbyeScreen,
+    OutOfServiceScreen,
+    RatingScreen,
+    TakeDocumentsScreen,
+)
 from screens.home import HomeScreen
 from screens.inputs import InputsScreen
 from screens.intro import IntroScreen
@@ -43,8 +52,9 @@ SCREENS: dict[Step, type[Screen]] = {
     Step.RATING: RatingScreen,
     Step.GOODBYE: GoodbyeScreen,
     Step.ERROR: ErrorScreen,
+    Step.OUT_OF_SERVICE: OutOfServiceScreen,
 }
-_NO_TOPBAR = {Step.ATTRACT, Step.GOODBYE}
+_NO_TOPBAR = {Step.ATTRACT, Step.GOODBYE, Step.OUT_OF_SERVICE}
 
 
 class TopBar(QWidget):
@@ -139,6 +149,9 @@ class KioskWindow(QWidget):
             self.screens[step] = screen
             self.stack.addWidget(screen)
         self.overlay = CountdownOverlay(flow, self)
+        self.on_technician = None  # set by the app: called after the hidden gesture
+        self.technician: QWidget | None = None
+        self._corner_taps: list[float] = []
         flow.on_change(lambda _flow: self.show_state())
         flow.on_session_end(lambda _reason: self.clear_all())
         QApplication.instance().installEventFilter(self)
@@ -147,7 +160,35 @@ class KioskWindow(QWidget):
     def eventFilter(self, obj, event) -> bool:
         if event.type() in (QEvent.MouseButtonPress, QEvent.KeyPress, QEvent.TouchBegin):
             self.flow.touch()
+            if event.type() == QEvent.MouseButtonPress:
+                self._corner_tap(event)
         return False
+
+    def _corner_tap(self, event) -> None:
+        """Five taps in the top-left corner within three seconds open technician mode."""
+        pos = self.mapFromGlobal(event.globalPosition().toPoint())
+        if not (0 <= pos.x() < CORNER and 0 <= pos.y() < CORNER):
+            self._corner_taps.clear()
+            return
+        now = time.monotonic()
+        self._corner_taps = [t for t in self._corner_taps if now - t < 3.0] + [now]
+        if len(self._corner_taps) >= 5 and self.on_technician is not None:
+            self._corner_taps.clear()
+            self.on_technician()
+
+    def show_technician(self, screen: QWidget) -> None:
+        self.close_technician()
+        self.technician = screen
+        self.stack.addWidget(screen)
+        self.stack.setCurrentWidget(screen)
+        self.topbar.hide()
+
+    def close_technician(self) -> None:
+        if self.technician is not None:
+            self.stack.removeWidget(self.technician)
+            self.technician.deleteLater()
+            self.technician = None
+            self.show_state()
 
     def clear_all(self) -> None:
         """A session ended: no screen may keep anything of the resident's."""
@@ -165,6 +206,8 @@ class KioskWindow(QWidget):
         self.t.set_language(flow.language)
         screen = self.screens[flow.step]
         screen.render(self.t)
+        if self.technician is not None:
+            return  # technician mode covers the resident screens until it is left
         self.stack.setCurrentWidget(screen)
         self.topbar.setVisible(flow.step not in _NO_TOPBAR)
         self.topbar.render(self.t)

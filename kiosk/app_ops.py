@@ -1,0 +1,164 @@
+"""The terminal's operations side, wired in one place: the outbox sync worker, the heartbeat
+with central's remote commands, the systemd watchdog, and technician mode.
+
+Workers here run on their own threads; anything that touches the flow or a widget hops to
+the GUI thread through the bridge. Commands only run when no resident is mid-visit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from kiosk.central import CentralUnavailable
+from kiosk.ops import watchdog
+from kiosk.ops.console import TechnicianConsole
+from kiosk.ops.diagnostics import collect_diagnostics, outbox_uploader, standard_handlers
+from kiosk.ops.doctor import run_doctor
+from kiosk.ops.heartbeat import Heartbeat, TerminalFacts
+from kiosk.ops.remote_commands import CommandFailed, CommandRunner
+from kiosk.ops.technician import TechnicianAccess
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskApp
+
+log = logging.getLogger(__name__)
+RESTART_EXIT_CODE = 75  # systemd's Restart=always brings the kiosk back on the attract screen
+
+
+class Operations:
+    def __init__(self, app: KioskApp) -> None:
+        self.app = app
+        self.counters: Counter[str] = Counter()
+        self._restart_requested = False
+        app.flow.on_session_end(lambda reason: self.counters.update([f"visits_{reason}"]))
+        self.sync = self._build_sync()
+        self.runner = CommandRunner(self._handlers(), is_idle=lambda: app.flow.idle)
+        facts = TerminalFacts(devices=app.devices.all(), outbox=app.outbox,
+                              versions=self._versions, counters=lambda: dict(self.counters),
+                              maintenance=lambda: app.flow.maintenance)
+        self.heartbeat = Heartbeat(app.client, facts, runner=self.runner,
+                                   interval=app.config.ops["heartbeat_interval"],
+                                   on_sent=self._acks_sent)
+        self.technician = TechnicianConsole(
+            access=TechnicianAccess(app.config.path("ops", "technician_state"), audit=app.outbox,
+                                    terminal_id=app.config.terminal["id"]),
+            checks=lambda: run_doctor(app.config, devices=app.devices.all(), client=app.client,
+                                      settle=1.0),
+            actions=self._test_actions())
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.sync is not None:
+            self.sync.start()
+        self.runner.start()
+        self.heartbeat.start()
+        watchdog.notify_ready()
+        interval = watchdog.Notifier().ping_interval()
+        if interval:
+            from PySide6.QtCore import QTimer
+
+            self._ping = QTimer()
+            self._ping.setInterval(int(interval * 1000))
+            self._ping.timeout.connect(watchdog.ping)  # from the main loop: a hang stops pings
+            self._ping.start()
+
+    def stop(self) -> None:
+        self.heartbeat.stop()
+        self.runner.stop()
+        if self.sync is not None:
+            self.sync.stop()
+
+    # -- pieces ------------------------------------------------------------------------------
+    def _build_sync(self) -> Any:
+        if self.app.outbox is None:
+            return None
+        from offline_queue.sync import SyncWorker
+
+        return SyncWorker(self.app.outbox, self.app.client.upload_transactions,
+                          batch_size=self.app.config.outbox["batch_size"],
+                          unavailable=(CentralUnavailable,))
+
+    def _versions(self) -> dict[str, str]:
+        return {"catalog": str(len(self.app.catalog)), "config": str(self.app.config.source)}
+
+    def _on_gui(self, fn) -> None:
+        self.app.bridge.post(fn)
+
+    def _handlers(self) -> dict:
+        app = self.app
+
+        def reload_catalog() -> str:
+            from kiosk.catalog import Catalog
+
+            catalog = Catalog.load()  # raises CatalogError: the old catalog stays
+            self._on_gui(lambda: setattr(app.flow, "catalog", catalog))
+            return f"catalog reloaded: {len(catalog)} services"
+
+        def reload_config() -> str:
+            from kiosk.config import load_config
+
+            config = load_config(app.config.source if app.config.source.name != "kiosk.toml"
+                                 else None)
+            session = config.session
+
+            def apply() -> None:
+                app.flow.idle_timeout = session["idle_timeout"]
+                app.flow.countdown = session["countdown"]
+                app.flow.take_documents_timeout = session["take_documents_timeout"]
+            self._on_gui(apply)
+            return "config reloaded (session timings applied; devices on restart)"
+
+        def sync_outbox() -> str:
+            if self.sync is None:
+                raise CommandFailed("this terminal has no outbox")
+            report = self.sync.sync_once(force=True)
+            return f"outbox synced: {report}"
+
+        def diagnostics() -> bytes:
+            return collect_diagnostics(log_dir=app.config.path("logging", "dir"),
+                                       config=app.config, snapshot=self.heartbeat.payload())
+
+        upload = outbox_uploader(app.outbox) if app.outbox is not None else None
+
+        def upload_bundle(bundle: bytes, meta: dict) -> str:
+            if upload is None:
+                raise CommandFailed("this terminal has no outbox to send diagnostics through")
+            return upload(bundle, meta)
+
+        return standard_handlers(
+            restart=self._request_restart,
+            set_maintenance=lambda on: self._on_gui(lambda: app.flow.set_maintenance(on)),
+            reload_catalog=reload_catalog, reload_config=reload_config, sync_outbox=sync_outbox,
+            diagnostics=diagnostics, upload=upload_bundle)
+
+    def _request_restart(self) -> None:
+        self._restart_requested = True
+
+    def _acks_sent(self, acks: list[dict]) -> None:
+        """Central has the acks: a requested restart may happen now (never mid-visit)."""
+        if self._restart_requested and any(a.get("ok") for a in acks):
+            log.warning("restarting on central's command")
+            self._on_gui(lambda: self.app.qt.exit(RESTART_EXIT_CODE))
+
+    def _test_actions(self) -> dict:
+        app = self.app
+        actions = {}
+        printer = app.devices.receipt_printer
+        if printer is not None:
+            def test_receipt() -> str:
+                import uuid
+
+                from kiosk.documents.receipts import render_receipt, sample_context
+
+                doc = render_receipt("service_receipt", sample_context("service_receipt"), "zh_CN")
+                result = printer.print_job(f"tech-{uuid.uuid4().hex[:8]}", doc)
+                return f"printed ({result.status})"
+            actions["测试打印凭条 Test receipt"] = test_receipt
+        for name in ("idcard", "sscard", "camera"):
+            device = getattr(app.devices, name)
+            if device is not None:
+                actions[f"{name} 状态 status"] = lambda d=device: str(d.status().to_json())
+        actions["中心连通 Central"] = lambda: str(app.client.update_metadata())
+        return actions

@@ -1,0 +1,85 @@
+"""Central operations and technicians on the running app: a remote command through the
+heartbeat closes the terminal between visits; the hidden gesture and PIN open technician mode."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QLabel, QPushButton
+
+from kiosk.app import KioskApp
+from kiosk.demo import DemoRig
+from kiosk.flow import Step
+from kiosk.ops.technician import TechnicianAccess
+
+pytestmark = pytest.mark.e2e
+TERMINAL = "GZ-DEMO-0001"
+
+
+@pytest.fixture
+def rig(tmp_path):
+    rig = DemoRig(tmp_path / "rig").start()
+    yield rig
+    rig.stop()
+
+
+@pytest.fixture
+def app(rig, tmp_path, qtbot):
+    TechnicianAccess(tmp_path / "technician.json").set_pin("246810", by="test")
+    config = rig.config(ops={"heartbeat_interval": 0.3,
+                             "technician_state": str(tmp_path / "technician.json")})
+    app = KioskApp(config, tick_ms=100)
+    app.start(show=True)
+    yield app
+    app.stop()
+
+
+def admin(rig, path, **body):
+    url = f"{rig.central.address}/_admin/{path}"
+    reply = requests.post(url, json=body, timeout=5) if body else requests.get(url, timeout=5)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def test_maintenance_waits_for_the_resident_then_closes_and_acknowledges(app, rig, qtbot):
+    app.flow.start()  # a resident is mid-visit
+    cmd = admin(rig, f"terminals/{TERMINAL}/commands", command="maintenance_on")
+    qtbot.wait(1500)
+    assert app.flow.step is Step.HOME  # never interrupted
+    app.flow.cancel()
+    qtbot.waitUntil(lambda: app.flow.step is Step.OUT_OF_SERVICE, timeout=10000)
+    assert not app.window.topbar.isVisible()
+
+    def acked() -> bool:
+        beats = admin(rig, f"terminals/{TERMINAL}/heartbeats")["heartbeats"]
+        return any(a.get("id") == cmd["id"] and a.get("ok") for b in beats for a in b.get("acks", []))
+
+    qtbot.waitUntil(acked, timeout=10000)
+    app.flow.start()
+    assert app.flow.step is Step.OUT_OF_SERVICE  # closed means closed
+    admin(rig, f"terminals/{TERMINAL}/commands", command="maintenance_off")
+    qtbot.waitUntil(lambda: app.flow.step is Step.ATTRACT, timeout=10000)
+
+
+def test_five_corner_taps_and_the_pin_open_technician_mode(app, tmp_path, qtbot):
+    for _ in range(5):
+        qtbot.mouseClick(app.window.current_screen(), Qt.LeftButton, pos=QPoint(20, 20))
+    assert app.window.technician is not None
+    pad = app.window.technician
+    for digit in "246810":
+        qtbot.mouseClick(pad.findChild(QPushButton, f"key_{digit}"), Qt.LeftButton)
+    qtbot.mouseClick(pad.findChild(QPushButton, "key_✓"), Qt.LeftButton)
+    qtbot.waitUntil(lambda: pad.findChild(QPushButton, "recheck") is not None
+                    and pad.findChild(QPushButton, "recheck").isVisible(), timeout=10000)
+    qtbot.mouseClick(pad.findChild(QPushButton, "exit"), Qt.LeftButton)
+    assert app.window.technician is None
+    assert app.window.stack.currentWidget() is app.window.screens[Step.ATTRACT]
+
+
+def test_taps_elsewhere_do_not_open_technician_mode(app, qtbot):
+    for _ in range(4):
+        qtbot.mouseClick(app.window.current_screen(), Qt.LeftButton, pos=QPoint(20, 20))
+    qtbot.mouseClick(app.window.current_screen(), Qt.LeftButton, pos=QPoint(500, 900))
+    assert app.window.technician is None
+    assert not [w for w in app.window.findChildren(QLabel, "pin_display")]
