@@ -35,6 +35,18 @@ _SUMMARY = {
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+def _a4_cell(value: Any, column: Column, lang: str) -> str:
+    text = format_value(value, column, lang)
+    return text[1:] if column.format == "money" and text.startswith("¥") else text
+
+
+def _short_time(value: Any) -> str:
+    try:
+        return dt.datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(value or "")
+
+
 @dataclass(frozen=True)
 class PrintRequest:
     kind: str  # "receipt" | "a4"
@@ -82,6 +94,7 @@ class ServiceResult:
     created_at: dt.datetime
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     queued: bool = False  # saved in the outbox while central was down
+    inputs: dict[str, str] = field(default_factory=dict, repr=False)  # what the resident chose
 
     @property
     def columns(self) -> list[Column]:
@@ -162,22 +175,41 @@ class ServiceResult:
         has one (every terminal has a receipt printer), else A4; None when nothing prints."""
         ctx = self._base_context(lang, identity, terminal_id)
         if self.queued:
-            return PrintRequest("receipt", "offline_receipt", {**ctx, "lines": [], "table": None})
+            return PrintRequest("receipt", "offline_receipt",
+                                {**ctx, "lines": [], "table": None, "local_reference": self.reference})
         receipt, a4 = self.service.print_receipt, self.service.print_a4
         if kind is None:
             kind = "receipt" if receipt else "a4" if a4 else None
         if kind == "receipt" and receipt:
             return PrintRequest("receipt", receipt, self._receipt_context(ctx, lang, receipt))
         if kind == "a4" and a4:
-            headers, rows = self.table(lang) if self.kind == "table" else ([], [])
-            return PrintRequest("a4", a4, {
-                **ctx, "lines": self._lines(lang),
-                "table": {"columns": headers, "rows": rows, "total_rows": self.total_rows} if headers else None,
-                "holder_name": identity.name if identity else "",  # a certificate names its holder
-                "holder_id": identity.id_number if identity else "",
-                "pdf": self.document_pdf, "document_id": self.document_id,
-            })
+            return PrintRequest("a4", a4, self._a4_context(ctx, lang, identity))
         return None
+
+    def _a4_context(self, ctx: dict[str, Any], lang: str, identity: Identity | None) -> dict[str, Any]:
+        """A certificate names its holder in full (the A4 template masks where it wants);
+        ``records`` carries every row keyed by catalog column, money without ``¥`` so the
+        page can total it; key-value fields are also top-level keys."""
+        headers, rows = self.table(lang) if self.kind == "table" else ([], [])
+        records = [{c.key: _a4_cell(row.get(c.key), c, lang) for c in self.columns} for row in self.rows]
+        period = self.inputs.get("period") or self.inputs.get("year") or ""
+        out = {
+            **ctx, "lines": self._lines(lang),
+            "table": {"columns": headers, "rows": rows, "total_rows": self.total_rows} if headers else None,
+            "records": records,
+            "name": identity.name if identity else "", "id_number": identity.id_number if identity else "",
+            "holder_name": identity.name if identity else "",
+            "holder_id": identity.id_number if identity else "",
+            "verification_code": self.reference, "verify_url": ctx["progress_url"],
+            "certificate_no": self.reference, "search_no": self.reference,
+            "as_of": dt.date.today().isoformat(),
+            "period": period.replace("/", " 至 " if lang != "en" else " to "),
+            "pdf": self.document_pdf, "document_id": self.document_id,
+        }
+        for c in self.columns:
+            if c.key in self.fields:
+                out.setdefault(c.key, _a4_cell(self.fields[c.key], c, lang))
+        return out
 
     def _receipt_context(self, ctx: dict[str, Any], lang: str, template: str) -> dict[str, Any]:
         table = None
@@ -188,4 +220,11 @@ class ServiceResult:
         ctx = {**ctx, "lines": self._lines(lang), "table": table}
         if template in ("queue_ticket", "appointment"):
             ctx.update({k: v for k, v in self.fields.items() if isinstance(v, (str, int, float))})
+            f = self.fields
+            if template == "queue_ticket":  # names the receipt template uses
+                ctx.update(number=f.get("ticket_number", self.reference),
+                           time=_short_time(f.get("issued_at")), hall=f.get("hall", ""),
+                           waiting=f.get("waiting", ""))
+            else:
+                ctx.update(place=f.get("hall", ""), slot=f"{f.get('date', '')} {f.get('time', '')}".strip())
         return ctx

@@ -82,6 +82,11 @@ class ServiceRun:
         if self.service.auth != "none" and identity is None:
             raise IdentityRequired(f"{self.service.id} needs {self.service.auth}")
         values = self.clean(inputs)
+        result = self._dispatch(identity, values)
+        result.inputs = values
+        return result
+
+    def _dispatch(self, identity: Identity | None, values: dict[str, str]) -> ServiceResult:
         call = self.service.call
         log.info("run %s (%s) for %s", self.service.id, call,
                  mask_id_number(identity.id_number) if identity else "anonymous")

@@ -88,7 +88,7 @@ def _value(col: dict, rng: random.Random, *, when: dt.datetime, identity: dict |
         return codes[0] if rng.random() < 0.85 else rng.choice(codes)
     if key in ("insured_name", "name", "holder") and identity:
         return identity.get("name") or "—"
-    if key in ("ss_number", "id_number") and identity:
+    if key in ("ss_number", "social_security_number", "id_number") and identity:
         number = identity.get("id_number", "")
         return number[:6] + "*" * 8 + number[-4:] if len(number) == 18 else "—"
     if key in TEXTS:
@@ -123,8 +123,8 @@ def contribution_rows(person: str, inputs: dict, today: dt.date) -> list[dict]:
         state = "paid" if rng.random() < 0.92 else rng.choice(["unpaid", "arrears", "makeup"])
         for insurance, (p_rate, e_rate) in INSURANCE_RATES.items():
             rows.append({"month": month, "insurance": insurance, "base": base,
-                         "personal": round(base * p_rate, 2), "employer": round(base * e_rate, 2),
-                         "state": state})
+                         "personal_part": round(base * p_rate, 2),
+                         "employer_part": round(base * e_rate, 2), "paid": state})
     return rows
 
 
@@ -158,7 +158,7 @@ def fields(service: SimService, person: str, identity: dict | None, inputs: dict
     for c in service.columns:  # a field the resident chose (year, plate …) is echoed back
         if isinstance(inputs.get(c["key"]), str):
             out[c["key"]] = inputs[c["key"]]
-        elif c["key"].startswith("first_"):
+        elif c["key"].startswith("first_") and c.get("format") == "month":
             out[c["key"]] = (when - dt.timedelta(days=365 * rng.randint(3, 25))).strftime("%Y-%m")
     return out
 

@@ -156,8 +156,11 @@ def test_offline_queued_result_prints_offline_receipt():
     result = ServiceRun(service, None).queued_result({"mobile": "13800138000"}, "k-123")
     request = result.print_request("zh_CN", PENSIONER, "GZ-DEMO-0001")
     assert (request.kind, request.template) == ("receipt", "offline_receipt")
-    assert request.context["reference"] == "k-123"
+    assert request.context["reference"] == request.context["local_reference"] == "k-123"
     assert "k-123" in result.summary("zh_CN")
+    from kiosk.documents.receipts import render_receipt
+
+    assert render_receipt(request.template, request.context, "zh_CN").elements
 
 
 @pytest.mark.parametrize("fmt,value,lang,shown", [

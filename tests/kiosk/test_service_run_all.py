@@ -55,6 +55,9 @@ def test_service_runs(central_client, service_id):
             assert PENSIONER.id_number not in str(request.context)  # receipts never carry the full number
         if request.context["table"]:
             assert len(request.context["table"]["rows"]) <= 12
+        from kiosk.documents.receipts import render_receipt
+
+        assert render_receipt(request.template, request.context, "zh_CN").elements  # no missing key
     if service.print_a4:
         a4 = result.print_request("en", identity, "GZ-DEMO-0001", kind="a4")
         assert (a4.kind, a4.template) == ("a4", service.print_a4)

@@ -12,4 +12,4 @@ def test_same_person_same_records(central_client):
     again = central_client.query("rs_jfmx", _identity(), {})
     assert first["rows"] == again["rows"] and first["total_rows"] == again["total_rows"]
     assert first["kind"] == "table"
-    assert {"month", "insurance", "base", "personal", "employer", "state"} <= set(first["rows"][0])
+    assert {"month", "insurance", "base", "personal_part", "employer_part", "paid"} <= set(first["rows"][0])
