@@ -1,7 +1,20 @@
 """The terminal's outbox: transactions for central survive crashes and outages, sent once.
 
 ``Outbox`` stores (see ``offline_queue.outbox`` for what survives what), ``SyncWorker``
-(``offline_queue.sync``) delivers. Imports neither Qt nor ``kiosk``.
+(``offline_queue.sync``) delivers. Imports neither Qt nor ``kiosk``. Wiring, in one place::
+
+    outbox = Outbox(config.path("outbox", "path"),
+                    key=load_or_create_key(config.path("outbox", "key_file")))
+    worker = SyncWorker(outbox, central.upload_transactions,
+                        unavailable=(CentralUnavailable, RateLimited, Unauthorized))
+    worker.start()                      # thread; wakes on every put
+    outbox.put("evaluation", {...})     # returns the idempotency key once committed
+    ...
+    worker.stop(); outbox.close()
+
+A put raising ``OutboxFull``/``OutboxError`` means "this terminal cannot accept submissions
+right now"; ``outbox.stats()`` feeds the heartbeat, ``dead_items()``/``retry_dead()`` the
+technician screen.
 """
 
 from offline_queue.errors import (

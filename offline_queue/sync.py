@@ -168,7 +168,7 @@ class SyncWorker:
             reply = self.upload(transactions)
         except self.unavailable as exc:
             self.outbox.release(keys, next_attempt_at=time.time(), count_attempt=False)
-            delay = self.breaker.failure()
+            delay = max(self.breaker.failure(), float(getattr(exc, "retry_after", None) or 0))
             self._retry_at = time.monotonic() + delay
             report.unavailable = True
             report.errors.append(f"central unavailable: {exc}")
