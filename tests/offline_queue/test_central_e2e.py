@@ -147,3 +147,23 @@ def test_worker_thread_through_central_client_survives_faults(paths, central):
     got = arrived(central)
     assert {t["key"] for t in got} == set(stream_of)
     assert in_stream_order(got, stream_of)
+
+
+def test_dead_items_listed_and_retried_from_the_command_line(paths, central):
+    db, key_file = paths
+    with Outbox(db, key=KEY) as box:
+        keys = [box.put("submission", {"i": i}) for i in range(2)]
+        box.claim(10)
+        box.mark_dead({keys[0]: "400 applicant missing", keys[1]: "422 bad date"})
+    listed = kiosk_queue("dead", "--json", "--db", str(db), "--key-file", str(key_file))
+    assert listed.returncode == 0, listed.stderr
+    assert [(d["key"], d["reason"]) for d in json.loads(listed.stdout)] == [
+        (keys[0], "400 applicant missing"), (keys[1], "422 bad date")]
+    retried = kiosk_queue("retry", keys[1], "--db", str(db), "--key-file", str(key_file))
+    assert retried.returncode == 0 and retried.stdout.startswith("1 ")
+    synced = kiosk_queue("sync", "--once", "--db", str(db), "--key-file", str(key_file),
+                         "--central", central.url)
+    assert synced.returncode == 0, synced.stderr
+    assert [t["key"] for t in arrived(central)] == [keys[1]]
+    unknown = kiosk_queue("retry", "no-such-key", "--db", str(db), "--key-file", str(key_file))
+    assert unknown.returncode == 1
