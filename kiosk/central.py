@@ -5,7 +5,8 @@ explicit connect/read timeouts and is signed (``kiosk.signing``). Only idempoten
 retried, with backoff: reads, verifications, the transaction batch (the server deduplicates by
 key) and writes that carry an ``Idempotency-Key`` (submit, ticket, booking, evaluation — the
 server answers a repeated key with the first reply). Heartbeats are never retried: the next
-one comes anyway. Every failure becomes a :class:`CentralError` subclass with a
+one comes anyway. A read timeout is not retried either: the platform is up but slow, and a
+resident should not wait three read timeouts; connect errors, connect timeouts and 5xx are. Every failure becomes a :class:`CentralError` subclass with a
 ``message_key`` the screens turn into a plain sentence; responses are checked before use.
 """
 
@@ -45,9 +46,10 @@ class CentralUnavailable(CentralError):
 
 
 class CentralTimeout(CentralUnavailable):
-    """No connection or no answer within the call's timeout."""
+    """No connection or no answer within the call's timeout; ``phase`` is connect or read."""
 
     message_key = "central.timeout"
+    phase = "read"
 
 
 class NotFound(CentralError):
@@ -142,7 +144,7 @@ class CentralClient:
             try:
                 return self._send_once(method, target, data, timeout or self.timeout, headers)
             except CentralUnavailable as exc:
-                if attempt + 1 >= attempts:
+                if attempt + 1 >= attempts or getattr(exc, "phase", None) == "read":
                     raise
                 delay = self.backoff * (3 ** attempt)
                 log.info("central %s %s: %s; retry %d in %.1fs", method, path, exc.detail,
@@ -161,7 +163,9 @@ class CentralClient:
                                          headers=headers, timeout=timeout, verify=self._verify,
                                          cert=self._cert)
         except requests.Timeout as exc:
-            raise CentralTimeout(f"{method} {target}: timed out ({exc.__class__.__name__})") from exc
+            err = CentralTimeout(f"{method} {target}: timed out ({exc.__class__.__name__})")
+            err.phase = "connect" if isinstance(exc, requests.ConnectTimeout) else "read"
+            raise err from exc
         except requests.ConnectionError as exc:
             raise CentralUnavailable(f"{method} {target}: {exc.__class__.__name__}: {exc}") from exc
         except requests.RequestException as exc:

@@ -5,6 +5,15 @@ service with deterministic synthetic data seeded by the ID number. Built on the 
 ``http.server.ThreadingHTTPServer`` — no framework: it starts in well under a second, adds no
 dependency, and keep-alive (HTTP/1.1) lets the client's connection reuse be exercised.
 It imports nothing from kiosk/ or drivers/: it is the other side of the wire.
+
+Admin API for tests and demos (unsigned, 127.0.0.1 only, not part of the contract):
+``GET /_admin/received[?path=substr]`` (every /v1 request, logged on arrival),
+``GET /_admin/transactions``, ``GET /_admin/evaluations``, ``GET|POST /_admin/faults``
+(latency, error_rate, down, services_down, rate_limited, drop), ``POST /_admin/reset``,
+``POST /_admin/terminals/{id}/commands`` (next heartbeat returns it),
+``GET /_admin/terminals/{id}/heartbeats|commands``, ``POST /_admin/enrolment-codes``
+(``{"code", "terminal_id"}``), ``POST /_admin/updates`` (what ``GET /v1/updates`` offers).
+Synthetic-data rules: see ``simulators/central/data.py``.
 """
 
 from __future__ import annotations

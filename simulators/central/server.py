@@ -124,6 +124,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _api(self, method: str, path: str, query: dict, raw: bytes, body: Any) -> None:
         app, status, terminal = self.app, 500, None
+        entry = {"method": method, "path": self.path, "terminal": None, "status": None,
+                 "body": _trim(None if body is ... else body)}
+        with app.state.lock:  # logged on arrival, so a test sees a request still in progress
+            app.state.received.append(entry)
+            del app.state.received[:-2000]
         try:
             if app.verify_signatures and path not in UNSIGNED:
                 try:
@@ -164,9 +169,7 @@ class Handler(BaseHTTPRequestHandler):
             self._error(ApiError(500, "internal", f"{type(exc).__name__}: {exc}"))
         finally:
             with app.state.lock:
-                app.state.received.append({"method": method, "path": self.path, "terminal": terminal,
-                                           "status": status, "body": _trim(None if body is ... else body)})
-                del app.state.received[:-2000]
+                entry.update(terminal=terminal, status=status)
 
 
 def _trim(value: Any) -> Any:
