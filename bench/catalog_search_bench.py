@@ -33,19 +33,22 @@ def main() -> None:
     t1 = time.perf_counter()
     catalog.search("x", "zh_CN")  # builds the index (pypinyin import + pinyin of every name)
     t2 = time.perf_counter()
-    samples: list[float] = []
+    passes: list[list[float]] = []
     for _ in range(REPEATS):
+        samples = []
         for text, lang in QUERIES:
             for n in range(1, len(text) + 1):
                 start = time.perf_counter()
                 catalog.search(text[:n], lang)
-                samples.append(time.perf_counter() - start)
-    samples.sort()
-    ms = [s * 1000 for s in samples]
+                samples.append((time.perf_counter() - start) * 1000)
+        passes.append(samples)
     print(f"services: {len(catalog.services)} in {len(catalog.departments)} departments")
     print(f"catalog load: {(t1 - t0) * 1000:.1f} ms; search index build: {(t2 - t1) * 1000:.1f} ms")
-    print(f"keystrokes: {len(ms)}; per keystroke median {statistics.median(ms):.3f} ms, "
-          f"p95 {ms[int(len(ms) * 0.95)]:.3f} ms, max {ms[-1]:.3f} ms (goal <= 2 ms)")
+    for label, ms in (("first pass (no short-query cache)", passes[0]),
+                      (f"all {REPEATS} passes", [m for p in passes for m in p])):
+        ms = sorted(ms)
+        print(f"{label}: {len(ms)} keystrokes; per keystroke median {statistics.median(ms):.3f} ms, "
+              f"p95 {ms[int(len(ms) * 0.95)]:.3f} ms, max {ms[-1]:.3f} ms (goal <= 2 ms)")
 
 
 if __name__ == "__main__":

@@ -102,6 +102,7 @@ class SearchIndex:
     def __init__(self, services: list[Any]):
         self._entries: list[_Entry] = []
         self._last: tuple[str, str, list[_Entry]] = ("", "", [])  # (query, lang, its matches)
+        self._recent: dict[tuple[str, str], tuple[list[_Entry], list[Any]]] = {}  # short queries
         for rank, service in enumerate(services):
             names = {lang: text.lower() for lang, text in service.names.items()}
             keywords = [k.lower() for k in service.keywords]
@@ -141,6 +142,10 @@ class SearchIndex:
         query = " ".join(text.lower().split())
         if not query:
             return []
+        cached = self._recent.get((query, lang))
+        if cached is not None:  # first keystrokes repeat from visit to visit: the costliest scans
+            self._last = (query, lang, cached[0])
+            return cached[1][:limit]
         last_query, last_lang, last_matches = self._last
         narrowing = last_query and lang == last_lang and query.startswith(last_query)
         scored = []
@@ -152,4 +157,7 @@ class SearchIndex:
                 scored.append((-(s + (2 if entry.service.hot else 0)), entry.rank, entry.service))
         self._last = (query, lang, matches)
         scored.sort(key=lambda t: (t[0], t[1]))
-        return [service for _, _, service in scored[:limit]]
+        ranked = [service for _, _, service in scored]
+        if len(query) <= 2 and len(self._recent) < 4096:
+            self._recent[(query, lang)] = (matches, ranked)
+        return ranked[:limit]
