@@ -96,8 +96,12 @@ class VoiceSettings:
         return self.profiles[key]
 
 
+# espeak-ng's own defaults, for keys neither the language nor [defaults] sets.
+_BUILTIN = {"gap": 0, "slow_gap": 0, "pitch": 50, "volume": 100}
+
+
 def _int(table: dict, name: str, fallback: dict, path: Path, where: str) -> int:
-    value = table.get(name, fallback.get(name))
+    value = table.get(name, fallback.get(name, _BUILTIN.get(name)))
     key = f"{where}.{name}"
     if value is None:
         raise VoiceConfigError("missing", path=path, key=key)
