@@ -156,7 +156,6 @@ class SocialSecurityCardReader(Device):
         self._pending_pin = False  # card said 6982: identity follows verify_pin
         self._reader_watch: _Watch | None = None
         self._card_watch: _Watch | None = None
-        self._last_identity: Identity | None = None
 
     # -- events ----------------------------------------------------------------------------
     def on_card(self, callback: Callable[[Identity], None]) -> None:
@@ -252,7 +251,6 @@ class SocialSecurityCardReader(Device):
                     finally:
                         if self._card_watch is None:  # not monitoring: leave nothing open
                             self._drop_connection()
-                    self._last_identity = identity
                     return identity
             if time.monotonic() >= deadline:
                 if not saw_reader:
@@ -338,7 +336,6 @@ class SocialSecurityCardReader(Device):
             return
         log.info("%s: read %r in %.0f ms (%d APDUs)", self.name, identity,
                  (time.perf_counter() - started) * 1000, session.apdus)
-        self._last_identity = identity
         self._set_status(DeviceState.READY, None, f"card read in {self._card_reader}")
         self._emit("card", identity)
 
@@ -386,7 +383,6 @@ class SocialSecurityCardReader(Device):
                     self._card_in = None
                     if self._card_reader == reader:
                         self._drop_connection()
-                    self._last_identity = None
             if ours:
                 log.info("%s: card removed from %s", self.name, reader)
                 self._set_status(DeviceState.READY, None, f"reader {reader}")
