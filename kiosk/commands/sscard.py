@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("sscard", help="read a social-security card (PC/SC)",
-                                   description=__doc__.splitlines()[0])
+                                   description="Read one social-security card over PC/SC, "
+                                               "for technicians checking a reader.")
     parser.add_argument("--reader", default="",
                         help="PC/SC reader name (e.g. 'Virtual PCD 00 00') or pcsc:// URI; "
                              "default: the first reader holding a card")
