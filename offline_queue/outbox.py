@@ -12,6 +12,10 @@ What survives what (one file in WAL mode, every put its own committed transactio
   losing one in a power cut only means a transaction is uploaded again, and central
   deduplicates by idempotency key. Nothing is ever lost that way, only repeated.
 * The database is never left half-written: SQLite's WAL recovery discards torn frames.
+* A kill between "central has it" and "marked sent" resends (deduplicated centrally); a kill
+  between claim and upload leaves rows ``in_flight``, which the next drainer sends again.
+* The only losses by design: the quota evicting old ``telemetry`` (logged), and payloads
+  becoming unreadable if the terminal key file is lost (they go ``dead``, not silently away).
 
 The hot paths use plain ``sqlite3`` statements (sqlite-utils builds the schema) so a put costs
 one fsync and little else; see ``bench/outbox_bench.py``.
