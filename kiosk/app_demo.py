@@ -140,7 +140,7 @@ def stage_screen(app: KioskApp, name: str) -> None:
         flow.tick()
         return
     if name == "error":
-        flow._fail("errors.central_unavailable")
+        flow._fail("central.unavailable")
         return
     flow.confirm_intro()
     if name == "place_card":

@@ -34,7 +34,8 @@ RESULT_KINDS = ("table", "key_value", "timeline", "document", "ticket")
 COLUMN_FORMATS = ("text", "date", "datetime", "month", "money", "number", "status", "percent")
 OFFLINE_KINDS = ("online_only", "may_queue")
 RECEIPT_TEMPLATES = ("service_receipt", "queue_ticket", "appointment", "offline_receipt")
-A4_TEMPLATES = ("shebao_canbao", "shebao_jfmx", "tax_wanshui", "budongchan_chace", "central_pdf")
+A4_TEMPLATES = ("social_insurance_certificate", "social_insurance_payments", "tax_certificate",
+                "property_search", "central_pdf")  # config/templates/a4/*.toml, and central's own PDF
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 _HOURS = re.compile(r"^([01]\d|2[0-4]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
 _DAYS = ("mon-sun", "mon-fri", "mon-sat")

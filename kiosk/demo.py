@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.config import Config, load_config
 from kiosk.paths import ROOT
-from kiosk.sim_processes import SimProcess, start_sim
+from kiosk.sim_processes import SimProcess, SimulatorError, start_sim
 
 log = logging.getLogger(__name__)
 CARDS_DIR = ROOT / "simulators" / "cards"
@@ -25,13 +27,15 @@ class DemoRig:
     central: SimProcess | None = None
     idcard: SimProcess | None = None
     printer: SimProcess | None = None
+    camera_uri: str = ""
     procs: list[SimProcess] = field(default_factory=list)
 
     @property
     def printer_dir(self) -> Path:
         return self.work_dir / "printer"
 
-    def start(self, *, devices: bool = True) -> DemoRig:
+    def start(self, *, devices: bool = True, camera: str | None = "live") -> DemoRig:
+        """``camera`` is the clip kind the simulated camera plays (None: no camera)."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         try:
             self.central = self._start(["central", "--listen", "127.0.0.1:0"])
@@ -40,10 +44,21 @@ class DemoRig:
                 self.printer_dir.mkdir(parents=True, exist_ok=True)
                 self.printer = self._start(["printer", "--listen", "127.0.0.1:0",
                                             "--out", str(self.printer_dir)])
+                if camera:
+                    self.camera_uri = self.camera_clip(camera)
         except Exception:
             self.stop()
             raise
         return self
+
+    def camera_clip(self, kind: str) -> str:
+        """Write a face clip with the camera simulator; returns its camera:// URI."""
+        clip = self.work_dir / f"camera-{kind}.avi"
+        out = subprocess.run([sys.executable, "-m", "simulators.cli", "camera", "--kind", kind,
+                              "--out", str(clip)], capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            raise SimulatorError(f"camera clip {kind}: {out.stderr.strip()[-1000:]}")
+        return out.stdout.strip()
 
     def _start(self, args: list[str]) -> SimProcess:
         sim = start_sim(args)
@@ -60,6 +75,7 @@ class DemoRig:
             devices["idcard"] = f"serial://{self.idcard.address}?baud=115200"
         if self.printer is not None:
             devices["receipt_printer"] = f"tcp://{self.printer.address}"
+        devices["camera"] = self.camera_uri
         overrides = {
             "central": {"url": self.central.address},
             "devices": devices,

@@ -52,9 +52,15 @@ class VisitEffects:
         else:
             if self.document_printer is None:
                 raise PrinterMissing("no A4 printer configured")
-            from kiosk.documents.a4 import render_a4
+            if request.template == "central_pdf":  # a document central issued: print it as is
+                pdf = request.context.get("pdf")
+                if not pdf:
+                    raise NothingToPrint(f"{service.id}: central sent no document")
+            else:
+                from kiosk.documents.a4 import render_a4
 
-            self.document_printer.print_job(job_id, render_a4(request.template, request.context, lang))
+                pdf = render_a4(request.template, request.context, lang)
+            self.document_printer.print_job(job_id, pdf)
 
     def record_evaluation(self, payload: dict[str, Any]) -> None:
         """Ratings go through the outbox so a network outage never loses one."""

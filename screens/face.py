@@ -31,7 +31,7 @@ class Preview(QWidget):
         p.setRenderHint(QPainter.Antialiasing)
         p.fillRect(self.rect(), QColor("#222222"))
         if self.image is not None:
-            scaled = self.image.scaled(self.size(), Qt.KeepAspectRatioByExpanding).mirrored(True, False)
+            scaled = self.image.scaled(self.size(), Qt.KeepAspectRatioByExpanding).flipped(Qt.Horizontal)
             x = (self.width() - scaled.width()) // 2
             y = (self.height() - scaled.height()) // 2
             p.drawImage(x, y, scaled)

@@ -42,7 +42,7 @@ def test_contribution_details_entry_matches_the_brief(catalog):
     assert s.result.kind == "table"
     assert [c.title("zh_CN") for c in s.result.columns] == ["年月", "险种", "缴费基数", "个人缴费", "单位缴费", "缴费状态"]
     assert [c.format for c in s.result.columns] == ["month", "status", "money", "money", "money", "status"]
-    assert (s.print_receipt, s.print_a4) == ("service_receipt", "shebao_jfmx")
+    assert (s.print_receipt, s.print_a4) == ("service_receipt", "social_insurance_payments")
     assert s.hot and s.department == "rs"
 
 
@@ -67,7 +67,7 @@ def test_catalog_names_the_hall_services(catalog):
 
 def test_a4_templates_of_the_brief_are_used(catalog):
     used = {s.print_a4 for s in catalog.services}
-    assert {"shebao_canbao", "shebao_jfmx", "tax_wanshui", "budongchan_chace"} <= used
+    assert {"social_insurance_certificate", "social_insurance_payments", "tax_certificate", "property_search"} <= used
 
 
 def _candidate(tmp_path: Path) -> Path:
@@ -87,7 +87,7 @@ def _edit(path: Path, old: str, new: str) -> None:
     ('format = "month"', 'format = "lunar"', "rs_jfmx", "result.columns[0].format"),
     ('kind = "month_range"', 'kind = "month_ranges"', "rs_jfmx", "inputs[0].kind"),
     ('minutes = 3', 'minutes = "3"', "rs_jfmx", "minutes"),
-    ('a4 = "shebao_jfmx"', 'a4 = "shebao_jfmx_v2"', "rs_jfmx", "print.a4"),
+    ('a4 = "social_insurance_payments"', 'a4 = "social_insurance_payments_v2"', "rs_jfmx", "print.a4"),
     ('en = "Social insurance contribution details"', 'fr = "x"', "rs_jfmx", "names.en"),
     ('hours = "00:00-24:00"', 'hours = "18:00-08:00"', "rs_cbzm", "hours"),
 ])

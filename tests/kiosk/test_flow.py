@@ -189,14 +189,14 @@ def test_card_problem_stays_on_place_card_with_a_sentence(flow, catalog):
 
 def test_central_failure_shows_the_errors_sentence(flow, effects, catalog):
     class Down(Exception):
-        message_key = "errors.central_unavailable"
+        message_key = "central.unavailable"
 
     effects.fail_with = Down("connection refused")
     flow.start()
     flow.choose_service(card_service(catalog).id)
     flow.confirm_intro()
     flow.card_read(RESIDENT)
-    assert flow.step is Step.ERROR and flow.error_key == "errors.central_unavailable"
+    assert flow.step is Step.ERROR and flow.error_key == "central.unavailable"
     flow.go_home()
     assert flow.step is Step.HOME and flow.identity is not None
 

@@ -8,8 +8,9 @@ import pytest
 from kiosk.i18n import LANGUAGES, Translator, load_texts
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [*ROOT.glob("screens/*.py"), ROOT / "kiosk/flow.py", ROOT / "kiosk/app.py"]
-KEY_RE = re.compile(r"""["']((?:app|lang|common|attract|home|intro|place_card|card|processing|result|printing|take|rating|goodbye|error|errors|timeout)\.[a-z_]+)["']""")
+SOURCES = [*ROOT.glob("screens/*.py"), *(ROOT / "kiosk" / f for f in (
+    "flow.py", "app.py", "central.py", "service_run.py", "effects.py"))]
+KEY_RE = re.compile(r"""["']((?:app|lang|common|attract|home|intro|place_card|card|pin|face|inputs|processing|result|printing|take|rating|goodbye|error|errors|timeout|central|service|out_of_service)\.[a-z_]+)["']""")
 
 
 def used_keys() -> set[str]:

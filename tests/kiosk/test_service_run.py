@@ -91,7 +91,7 @@ def test_contribution_details_formatted_and_summarised(central_client):
     assert ctx["table"]["more"] == max(len(rows) - 12, 0)
     assert ctx["progress_url"].endswith(result.reference)
     a4 = result.print_request("zh_CN", PENSIONER, "GZ-DEMO-0001", kind="a4")
-    assert (a4.kind, a4.template) == ("a4", "shebao_jfmx")
+    assert (a4.kind, a4.template) == ("a4", "social_insurance_payments")
     assert a4.context["table"]["rows"] == rows and a4.context["holder_id"] == PENSIONER.id_number
 
 
