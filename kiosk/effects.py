@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from drivers.identity import Identity
 
 log = logging.getLogger(__name__)
+_QUEUE_STREAMS = {"appointment": "appointment", "evaluation": "evaluation"}
 
 
 class NothingToPrint(Exception):
@@ -33,9 +35,26 @@ class VisitEffects:
         self.outbox = outbox
 
     def run_service(self, service: Any, identity: Identity | None, inputs: dict[str, str]) -> Any:
+        """Run it at central; when central is down and the catalog allows queuing, keep the
+        request in the outbox (encrypted) and give the resident a local reference instead."""
+        from kiosk.central import CentralUnavailable
         from kiosk.service_run import ServiceRun
 
-        return ServiceRun(service, self.client).execute(identity, inputs)
+        run = ServiceRun(service, self.client)
+        try:
+            return run.execute(identity, inputs)
+        except CentralUnavailable:
+            if service.offline != "may_queue" or self.outbox is None:
+                raise
+        applicant = identity.to_json() if identity else None
+        if applicant:
+            applicant.pop("photo_wlt", None)  # central has the photo already; keep only what it needs
+        payload = {"service": service.id, "call": service.call, "identity": applicant,
+                   "inputs": run.clean(inputs), "terminal": self.terminal_id,
+                   "queued_at": time.time()}
+        key = self.outbox.put(_QUEUE_STREAMS.get(service.call, "submission"), payload)
+        log.warning("central down: %s queued offline as %s", service.id, key)
+        return run.queued_result(inputs, key)
 
     def print_result(self, service: Any, result: Any, identity: Identity | None, lang: str,
                      job_id: str) -> None:
