@@ -242,7 +242,7 @@ class Voice:
             except Exception:  # the voice must never take the kiosk down
                 log.exception("voice utterance #%d failed", utterance.number)
             finally:
-                self._reap_all()
+                self._reap_all(utterance)
                 with self._idle:
                     self._current = None
                     self._busy -= 1
@@ -262,8 +262,12 @@ class Voice:
     def _spawn_player(self, argv: list[str]) -> subprocess.Popen:
         with self._lock:
             if self._current is None or self._current.cancelled.is_set():
-                raise _Superseded
-            return self._spawn_locked(argv, stdout=False)
+                raise _NotPlayed
+            try:
+                return self._spawn_locked(argv, stdout=False)
+            except OSError as exc:
+                log.error("cannot start audio player %s: %s", argv[0], exc.strerror or exc)
+                raise _NotPlayed from exc
 
     def _speak(self, utterance: _Utterance) -> None:
         argv = [ESPEAK, "--stdout", *utterance.profile.espeak_args(slow=utterance.slow), "--stdin"]
@@ -282,14 +286,16 @@ class Voice:
             espeak.stdin.close()
         except OSError:
             pass  # killed already; reading stdout will end at once
+        completed = False
         try:
             completed = self._pump(espeak, output, utterance)
-        except _Superseded:
-            completed = False
-        if completed:
-            output.finish()
-        else:
-            output.abort()
+        except _NotPlayed:
+            pass
+        finally:  # also on a full disk or a missing player: close the file, keep what was said
+            if completed:
+                output.finish()
+            else:
+                output.abort()
 
     def _output_for(self, utterance: _Utterance) -> AudioOutput:
         if self.sink.kind == "wav" and self.sink.directory is not None:
@@ -339,7 +345,7 @@ class Voice:
             self._procs.remove(proc)
         return code
 
-    def _reap_all(self) -> None:
+    def _reap_all(self, utterance: _Utterance) -> None:
         """After an utterance: wait for the player to play out (a kill cuts that short)."""
         with self._lock:
             procs = list(self._procs)
@@ -349,8 +355,10 @@ class Voice:
                     proc.stdin.close()
                 except OSError:
                     pass
-            self._wait_child(proc)
+            code = self._wait_child(proc)
+            if code != 0 and not utterance.cancelled.is_set():
+                log.warning("audio player %s exited with %s", proc.args[0], code)
 
 
-class _Superseded(Exception):
-    """The utterance was cut off before its player started."""
+class _NotPlayed(Exception):
+    """The utterance will not be heard: cut off before its player started, or no player."""

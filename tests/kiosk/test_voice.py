@@ -318,3 +318,27 @@ def test_bad_voice_config_names_the_key(tmp_path, languages_table, key):
     with pytest.raises(VoiceConfigError) as caught:
         load_voice_settings(path)
     assert caught.value.key == key
+
+
+def test_a_missing_player_is_logged_and_the_kiosk_carries_on(voices, monkeypatch, caplog):
+    monkeypatch.delenv("KIOSK_SPEECH", raising=False)
+    voice = voices(VoiceSink.with_player(["no-such-audio-player", "-r", "{rate}"]))
+    with caplog.at_level(logging.ERROR, logger="kiosk.voice"):
+        voice.say(GUIDANCE["en"], "en")
+        assert voice.wait_idle(30)
+        voice.repeat()
+        assert voice.wait_idle(30)
+    assert [r.getMessage() for r in caplog.records] == [
+        "cannot start audio player no-such-audio-player: No such file or directory"
+    ] * 2
+    assert our_children() == []
+
+
+def test_a_player_that_fails_is_reported(voices, monkeypatch, caplog):
+    monkeypatch.delenv("KIOSK_SPEECH", raising=False)
+    voice = voices(VoiceSink.with_player(["sh", "-c", "head -c 1000 >/dev/null; exit 3"]))
+    with caplog.at_level(logging.WARNING, logger="kiosk.voice"):
+        voice.say(LONG_EN, "en")
+        assert voice.wait_idle(30)
+    assert "audio player sh exited with 3" in caplog.text
+    assert our_children(("espeak-ng", "sh")) == []
