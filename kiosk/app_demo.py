@@ -122,21 +122,47 @@ def demo_identity() -> Identity:
 
 
 SCREEN_NAMES = [step.value for step in Step] + ["countdown"]
+PIN_SERVICE = "yb_zhye"  # 医保个人账户余额: social-security card + PIN
+FACE_SERVICE = "mz_hyjl"  # 婚姻登记记录查询: ID card + face
+
+
+def reset_to_attract(app: KioskApp) -> None:
+    flow = app.flow
+    flow.set_maintenance(False)
+    if flow.session is not None:
+        flow.end_session("screenshot", say_goodbye=False)
+    elif flow.step is not Step.ATTRACT:
+        flow._to_attract()
 
 
 def stage_screen(app: KioskApp, name: str) -> None:
     """Drive the flow to screen ``name`` with demo data (the central simulator answers)."""
     flow = app.flow
+    reset_to_attract(app)
     if name == "attract":
+        return
+    if name == "out_of_service":
+        flow.set_maintenance(True)
         return
     flow.start()
     if name == "home":
+        return
+    if name in ("pin", "face"):
+        flow.choose_service(PIN_SERVICE if name == "pin" else FACE_SERVICE)
+        flow.confirm_intro()
+        identity = demo_identity()
+        if name == "pin":
+            from dataclasses import replace
+
+            identity = replace(identity, card_type="social_security", source="ss_card")
+        flow.card_read(identity)
         return
     flow.choose_service(DEMO_SERVICE)
     if name == "intro":
         return
     if name == "countdown":
         flow.session.last_activity -= flow.idle_timeout + 1
+        flow.entered_at -= flow.idle_timeout + 1
         flow.tick()
         return
     if name == "error":
@@ -163,3 +189,13 @@ def stage_screen(app: KioskApp, name: str) -> None:
         flow.end_session("finished")
     elif name != "result":
         raise ValueError(f"unknown screen {name!r}; one of {', '.join(SCREEN_NAMES)}")
+
+
+def render_all(app: KioskApp, out_dir: Path, suffix: str = "") -> list[Path]:
+    """Every screen of the current language and mode as PNG: ``<screen><suffix>.png``."""
+    shots = []
+    for name in SCREEN_NAMES:
+        stage_screen(app, name)
+        shots.append(snapshot(app, out_dir / f"{name}{suffix}.png"))
+    reset_to_attract(app)
+    return shots

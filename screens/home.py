@@ -5,7 +5,7 @@ from __future__ import annotations
 from kiosk.i18n import Translator
 from screens.qt import QGridLayout
 from screens.theme import sizes
-from screens.widgets import Screen, button, clear_layout, label
+from screens.widgets import Screen, button, clear_layout, label, tile
 
 
 class HomeScreen(Screen):
@@ -64,11 +64,12 @@ class HomeScreen(Screen):
         self.title.setText(t.t("home.title"))
         self.hot_title.setText(t.t("home.hot"))
         clear_layout(self.hot_grid)
-        hot = catalog.hot()[: 4 if self.flow.elderly else 6]
+        hot = catalog.hot()[: 2 if self.flow.elderly else 6]
+        columns = 1 if self.flow.elderly else 2
         for i, service in enumerate(hot):
-            tile = button(service.name(lang), role="tile", name=f"service_{service.id}",
-                          on_click=lambda s=service.id: self.flow.choose_service(s))
-            self.hot_grid.addWidget(tile, i // 2, i % 2)
+            btn = tile(service.name(lang), lambda s=service.id: self.flow.choose_service(s),
+                       name=f"service_{service.id}")
+            self.hot_grid.addWidget(btn, i // columns, i % columns)
         if self.department is None:
             self.section_title.setText(t.t("home.departments"))
             items = [(f"dept_{d.id}", d.names.get(lang, d.names["zh_CN"]),
@@ -84,7 +85,7 @@ class HomeScreen(Screen):
         clear_layout(self.grid)
         shown = items[self.page * per_page:(self.page + 1) * per_page]
         for i, (name, text, action) in enumerate(shown):
-            self.grid.addWidget(button(text, action, role="tile", name=name), i // 2, i % 2)
+            self.grid.addWidget(tile(text, action, name=name), i // columns, i % columns)
         self.prev_button.setText(t.t("result.prev"))
         self.next_button.setText(t.t("result.next"))
         self.back_button.setText(t.t("common.back"))

@@ -143,7 +143,7 @@ class InputsScreen(Screen):
                 self.pad_box.addWidget(button(text, on_click=lambda v=option["value"]: self._choose(v),
                                               role="tile", name=f"choice_{option['value']}"))
         else:
-            self.pad_box.addWidget(Keypad(pad, self._on_key))
+            self.pad_box.addWidget(Keypad(pad, self._on_key, clear_text=self._t.t("common.clear")))
 
 
 __all__ = ["InputsScreen", "BACKSPACE"]

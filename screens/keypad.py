@@ -27,7 +27,8 @@ FOR_KIND = {"id_number": "id", "mobile": "digits", "year": "digits", "number": "
 class Keypad(QWidget):
     """A grid of large keys; each press calls ``on_key`` with the character, ⌫ or clear."""
 
-    def __init__(self, layout: str, on_key: Callable[[str], None], parent: QWidget | None = None):
+    def __init__(self, layout: str, on_key: Callable[[str], None], parent: QWidget | None = None,
+                 *, clear_text: str = "C"):
         super().__init__(parent)
         self.layout_name = layout
         grid = QGridLayout(self)
@@ -36,7 +37,7 @@ class Keypad(QWidget):
         for r, row in enumerate(LAYOUTS[layout]):
             for c, key in enumerate(row):
                 value = CLEAR if (key == "C" and layout == "digits") else key
-                text = "清除" if value == CLEAR else key
+                text = clear_text if value == CLEAR else key
                 btn = button(text, on_click=lambda v=value: on_key(v), name=f"key_{value}")
                 btn.setProperty("role", "key")
                 grid.addWidget(btn, r, c)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from kiosk.i18n import Translator
 from screens.keypad import BACKSPACE, CLEAR, Keypad
-from screens.qt import Qt
-from screens.widgets import Screen, button, label
+from screens.qt import Qt, QVBoxLayout
+from screens.widgets import Screen, button, clear_layout, label
 
 PIN_LENGTH = 6
 
@@ -24,7 +24,9 @@ class PinScreen(Screen):
         self.problem = label(kind="problem", align=Qt.AlignCenter)
         for widget in (self.title, self.hint, self.dots, self.problem):
             self.box.addWidget(widget)
-        self.box.addWidget(Keypad("digits", self._on_key))
+        self.keypad_box = QVBoxLayout()
+        self.box.addLayout(self.keypad_box)
+        self._keypad_lang: str | None = None
         self.box.addStretch(1)
         self.back_button = button(on_click=self.flow.back, name="back")
         self.ok_button = button(on_click=self._submit, role="primary", name="pin_ok")
@@ -55,6 +57,10 @@ class PinScreen(Screen):
         self._show()
 
     def render(self, t: Translator) -> None:
+        if self._keypad_lang != t.lang:  # the clear key speaks the resident's language
+            clear_layout(self.keypad_box)
+            self.keypad_box.addWidget(Keypad("digits", self._on_key, clear_text=t.t("common.clear")))
+            self._keypad_lang = t.lang
         self.title.setText(t.t("pin.title"))
         self.hint.setText(t.t("pin.hint"))
         problem = self.flow.pin_problem

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (  # noqa: F401
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLayout,
     QPushButton,
     QSizePolicy,
     QStackedWidget,

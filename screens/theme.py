@@ -40,7 +40,7 @@ class Sizes:
 STANDARD = Sizes(text_px=32, title_px=48, target_px=96, lang_px=150, rows_per_page=8,
                  tiles_per_page=8)
 ELDERLY = Sizes(text_px=42, title_px=60, target_px=128, lang_px=200, rows_per_page=5,
-                tiles_per_page=4)
+                tiles_per_page=3)
 
 
 def sizes(elderly: bool) -> Sizes:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from screens.qt import QHBoxLayout, QLabel, QPushButton, QSizePolicy, Qt, QVBoxLayout, QWidget
+from screens.qt import (
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QPushButton,
+    QSizePolicy,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+)
 
 if TYPE_CHECKING:
     from kiosk.flow import Flow
@@ -24,6 +33,20 @@ def button(text: str = "", on_click: Callable[[], None] | None = None, *, role: 
     btn.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
     if on_click is not None:
         btn.clicked.connect(lambda _checked=False: on_click())
+    return btn
+
+
+def tile(text: str, on_click: Callable[[], None], *, name: str = "") -> QPushButton:
+    """A large service or department tile whose text wraps onto more lines when it must
+    (a plain button would cut "Social insurance enrolment" short in senior mode)."""
+    btn = button("", on_click, role="tile", name=name)
+    btn.setAccessibleName(text)
+    text_label = label(text, kind="tile_text")
+    text_label.setAttribute(Qt.WA_TransparentForMouseEvents)
+    inner = QHBoxLayout(btn)
+    inner.setSizeConstraint(QLayout.SetNoConstraint)  # the theme's min-height still rules
+    inner.setContentsMargins(24, 6, 24, 6)
+    inner.addWidget(text_label)
     return btn
 
 

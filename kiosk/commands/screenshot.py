@@ -16,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--elderly", action="store_true", help="senior mode: larger text and targets")
     p.add_argument("--out", help="PNG file to write")
     p.add_argument("--list", action="store_true", help="print every screen's name, one per line")
+    p.add_argument("--all", metavar="DIR",
+                   help="every screen in every language and mode into DIR (<screen>-<lang>[-elderly].png)")
     p.set_defaults(func=screenshot)
 
 
@@ -26,8 +28,11 @@ def screenshot(args: argparse.Namespace) -> int:
     if args.list:
         print("\n".join(SCREEN_NAMES))
         return 0
+    if args.all:
+        return _all(Path(args.all))
     if not args.screen or not args.out:
-        print("kiosk screenshot: need --screen NAME and --out FILE (or --list)", file=sys.stderr)
+        print("kiosk screenshot: need --screen NAME and --out FILE (or --list, --all)",
+              file=sys.stderr)
         return 2
     if args.screen not in SCREEN_NAMES:
         print(f"kiosk screenshot: unknown screen {args.screen!r}; see --list", file=sys.stderr)
@@ -50,4 +55,30 @@ def screenshot(args: argparse.Namespace) -> int:
         finally:
             rig.stop()
     print(args.out)
+    return 0
+
+
+def _all(out: Path) -> int:
+    from kiosk.app import KioskApp
+    from kiosk.app_demo import render_all
+    from kiosk.demo import DemoRig
+
+    out.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with tempfile.TemporaryDirectory(prefix="kiosk-shot-") as tmp:
+        rig = DemoRig(Path(tmp)).start(devices=False)
+        try:
+            for lang in ("zh_CN", "zh_HK", "en"):
+                for elderly in (False, True):
+                    config = rig.config(ui={"language": lang, "elderly_mode": elderly})
+                    app = KioskApp(config)
+                    app.start(show=True)
+                    try:
+                        suffix = f"-{lang}" + ("-elderly" if elderly else "")
+                        count += len(render_all(app, out, suffix))
+                    finally:
+                        app.stop()
+        finally:
+            rig.stop()
+    print(f"{count} screenshots in {out}/")
     return 0
