@@ -11,7 +11,9 @@
 * A rejected item (central said 4xx) goes ``dead`` with the reason; the rest of the batch
   goes on. Any other failure (a bug, a malformed reply, an item missing from the reply)
   counts one attempt; such items are retried alone with back-off and go ``dead`` after
-  ``max_attempts``. Undecryptable payloads go ``dead`` at once.
+  ``max_attempts`` — but once one died of a failure, the same failure on the next item is
+  taken for a systemic fault (central down, wrong key) and kills nothing more until a batch
+  succeeds. Undecryptable payloads go ``dead`` at once.
 * ``in_flight`` rows a crashed worker left behind are sent again when a worker takes the
   drain lock; central deduplicates by idempotency key.
 """
@@ -110,6 +112,7 @@ class SyncWorker:
         self._thread: threading.Thread | None = None
         self._retry_at = 0.0  # monotonic; before this, a closed circuit still waits (back-off)
         self._interrupted = False  # a batch is claimed but its outcome not yet recorded
+        self._killer: str | None = None  # failure kind that last sent an item to dead
 
     # -- one pass --------------------------------------------------------------------------
 
@@ -176,10 +179,10 @@ class SyncWorker:
             return False
         except Exception as exc:  # noqa: BLE001 — foreign callable; the worker must survive it
             log.exception("upload of %d transactions failed", len(keys))
-            self._failed(batch, keys, f"{type(exc).__name__}: {exc}", report)
-            return True
+            return self._failed(batch, keys, f"{type(exc).__name__}: {exc}", report)
         self.breaker.success()
         self._retry_at = 0.0
+        self._killer = None
         accepted, rejected, problem = _parse_reply(reply, set(keys))
         if problem:
             report.errors.append(problem)
@@ -190,21 +193,38 @@ class SyncWorker:
             log.warning("central rejected %d transactions; moved to dead", len(rejected))
         missing = [k for k in keys if k not in accepted and k not in rejected]
         if missing:
-            self._failed([b for b in batch if b.key in set(missing)], missing,
-                         problem or "central's reply did not mention this transaction", report)
+            return self._failed([b for b in batch if b.key in set(missing)], missing,
+                                problem or "central's reply did not mention this transaction", report)
         return True
 
-    def _failed(self, batch: list[Claimed], keys: list[str], reason: str, report: SyncReport) -> None:
-        """A failure that may be the item's fault: count it, back off, kill a lone repeat offender."""
+    def _failed(self, batch: list[Claimed], keys: list[str], reason: str, report: SyncReport) -> bool:
+        """A failure that may be the item's fault: count it, back off, kill a lone repeat offender.
+
+        If a *different* transaction fails the same way right after one was killed for it,
+        with no success in between, the cause is central or our configuration (a wrong
+        terminal key, a proxy answering HTML), not the data: treat it as "central down" so
+        residents' submissions are not killed one after another. Returns False to end the pass.
+        """
         report.errors.append(reason)
+        kind = reason.split(":", 1)[0]
+        if self._killer == kind:
+            self.outbox.release(keys, next_attempt_at=time.time(), count_attempt=False)
+            delay = self.breaker.failure()
+            self._retry_at = time.monotonic() + delay
+            report.unavailable = True
+            log.error("upload keeps failing with %s for different transactions; treating central "
+                      "as unavailable, next try in %.1fs", kind, delay)
+            return False
         if len(batch) == 1 and batch[0].attempts + 1 >= self.max_attempts:
             report.dead += self.outbox.mark_dead(
                 {batch[0].key: f"gave up after {batch[0].attempts + 1} attempts: {reason}"})
-            return
+            self._killer = kind
+            return True
         attempts = max(b.attempts for b in batch) + 1
         delay = backoff_delay(attempts, self.backoff_base, self.backoff_cap, self._rng)
         report.retried += self.outbox.release(keys, next_attempt_at=time.time() + delay,
                                               count_attempt=True)
+        return True
 
     # -- thread mode -----------------------------------------------------------------------
 

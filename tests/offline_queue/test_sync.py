@@ -273,3 +273,24 @@ def test_thread_started_while_another_drainer_runs_takes_over_when_it_is_gone(tm
             _wait_until(lambda: key in dedup_central.store, timeout=10)
         finally:
             worker.stop()
+
+
+def test_a_systemic_failure_kills_one_item_at_most_not_the_whole_queue(outbox):
+    """E.g. a wrong terminal key not mapped to `unavailable`: every upload fails the same way."""
+    broken = [True]
+
+    def upload(txs):
+        if broken[0]:
+            raise PermissionError("401 signature does not match")
+        return {"accepted": [t["key"] for t in txs], "rejected": []}
+
+    keys = [outbox.put("submission", {"i": i}) for i in range(6)]
+    worker = worker_for(outbox, upload, max_attempts=2)
+    for _ in range(20):
+        worker.sync_once(force=True)
+    assert outbox.stats()["by_state"]["dead"] == 1
+    assert worker.breaker.failures > 0
+    broken[0] = False
+    worker.sync_once(force=True)
+    assert outbox.stats()["by_state"]["sent"] == 5
+    assert [d["key"] for d in outbox.dead_items()] == [keys[0]]
