@@ -7,6 +7,7 @@ Nothing here runs at import; ``KioskApp(config).start()`` does the work.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,10 +125,57 @@ class KioskApp:
         self.timer.timeout.connect(self.flow.tick)
         self.face_step = None
         self._wire_devices()
+        self.voice = self._build_voice()
+        self._spoken_key: tuple | None = None
+        self.flow.on_change(self._speak)
+        self.window.topbar.on_repeat = self._repeat
+        self.window.topbar.on_voice = self._toggle_voice
         from kiosk.app_ops import Operations
 
         self.ops = Operations(self)
         self.window.on_technician = self.open_technician
+
+    def _build_voice(self) -> Any:
+        """Spoken guidance; ``KIOSK_VOICE_SINK`` may name a sink (``wav:/dir`` in tests)."""
+        from kiosk.voice import Voice
+
+        try:
+            voice = Voice(os.environ.get("KIOSK_VOICE_SINK", "auto"),
+                          enabled=self.config.ui["voice"])
+        except Exception as exc:  # no voice is better than no kiosk
+            log.error("voice guidance unavailable: %s", exc)
+            return None
+        self.window.topbar.voice_on = voice.enabled
+        return voice
+
+    def _speak(self, flow: Flow) -> None:
+        """Say the new screen's sentence once, interrupting the last one."""
+        if self.voice is None:
+            return
+        key = (flow.step, flow.language, flow.service and flow.service.id, flow.card_problem,
+               flow.pin_problem, flow.face_problem, flow.error_key,
+               flow.countdown_remaining is not None, id(flow.result))
+        if key == self._spoken_key:
+            return
+        self._spoken_key = key
+        from kiosk.guidance import spoken_text
+
+        text = spoken_text(flow, self.window.t)
+        if text:
+            self.voice.say(text, flow.language, slow=flow.elderly)
+        else:
+            self.voice.stop()
+
+    def _repeat(self) -> None:
+        if self.voice is not None:
+            self.voice.repeat()
+
+    def _toggle_voice(self) -> None:
+        if self.voice is None:
+            return
+        self.voice.set_enabled(not self.voice.enabled)
+        self.window.topbar.voice_on = self.voice.enabled
+        self.window.show_state()
 
     def _open_outbox(self) -> Any:
         try:
@@ -224,6 +272,8 @@ class KioskApp:
 
     def stop(self) -> None:
         self.ops.stop()
+        if self.voice is not None:
+            self.voice.close()
         self.timer.stop()
         if self.flow.session is not None:
             self.flow.end_session("shutdown", say_goodbye=False)

@@ -78,21 +78,23 @@ class TopBar(QWidget):
             line.addWidget(btn)
         self.elderly_button = button(role="lang", name="elderly",
                                      on_click=lambda: flow.set_elderly(not flow.elderly))
+        line.addWidget(self.elderly_button)
+        # Voice: say the screen again, or silence it; the app sets these two callbacks.
+        self.on_repeat = None
+        self.on_voice = None
+        self.repeat_button = button(role="lang", name="repeat",
+                                    on_click=lambda: self.on_repeat and self.on_repeat())
+        self.voice_button = button(role="lang", name="voice",
+                                   on_click=lambda: self.on_voice and self.on_voice())
         self.home_button = button(on_click=flow.go_home, name="home")
         self.exit_button = button(on_click=flow.cancel, name="exit")
-        self._wrapped: bool | None = None
-
-    def _arrange(self, elderly: bool) -> None:
-        """One row in standard mode; senior mode's larger buttons need a second row."""
-        if self._wrapped == elderly:
-            return
-        row = self.second if elderly else self.first
-        for btn in (self.elderly_button, self.home_button, self.exit_button):
-            row.addWidget(btn)
-        self._wrapped = elderly
+        for btn in (self.repeat_button, self.voice_button, self.home_button, self.exit_button):
+            self.second.addWidget(btn)
+        self.voice_on = True
 
     def render(self, t: Translator) -> None:
-        self._arrange(self.flow.elderly)
+        self.repeat_button.setText(t.t("common.repeat"))
+        self.voice_button.setText(t.t("common.mute" if self.voice_on else "common.unmute"))
         for lang, btn in self.lang_buttons.items():
             btn.setText(t.t(f"lang.{lang}"))
             btn.setChecked(lang == self.flow.language)
