@@ -3,6 +3,8 @@
 import json
 import logging
 
+import pytest
+
 from kiosk.logs import forget_sensitive, mask_text, remember_sensitive, setup_logging
 
 
@@ -19,7 +21,20 @@ def test_short_digit_runs_are_left_alone():
     assert mask_text("order 12345 at 2026-11-24") == "order 12345 at 2026-11-24"
 
 
-def test_log_file_holds_masked_json_lines(tmp_path):
+@pytest.fixture
+def root_logger_restored():
+    """setup_logging changes the root logger; leave it as other tests expect it."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+
+
+def test_log_file_holds_masked_json_lines(tmp_path, root_logger_restored):
     setup_logging(tmp_path, "INFO", stderr=False)
     try:
         remember_sensitive("周测试")
@@ -31,7 +46,6 @@ def test_log_file_holds_masked_json_lines(tmp_path):
             log.exception("failed for 13900001111")
     finally:
         forget_sensitive("周测试")
-        setup_logging(None, stderr=False)
     raw = (tmp_path / "kiosk.jsonl").read_text(encoding="utf-8")
     entries = [json.loads(line) for line in raw.splitlines()]
     assert entries[0]["logger"] == "drivers.idcard"
