@@ -46,6 +46,17 @@ def read_terminal_key(config: Config) -> bytes:
     return bytes.fromhex(text)
 
 
+def central_client(config: Config, **overrides: Any) -> Any:
+    """A client for the configured platform (``retries=0`` for workers that back off themselves)."""
+    from kiosk.central import CentralClient
+
+    return CentralClient(
+        config.central["url"], config.terminal["id"], read_terminal_key(config),
+        ca_bundle=config.central["ca_bundle"] or None,
+        client_cert=config.central["client_cert"] or None,
+        timeout=(config.central["connect_timeout"], config.central["read_timeout"]), **overrides)
+
+
 @dataclass
 class Devices:
     """The devices this terminal has (None where config says it has none)."""
@@ -95,16 +106,11 @@ class KioskApp:
     def __init__(self, config: Config, *, catalog: Any = None, devices: Devices | None = None,
                  tick_ms: int = 1000) -> None:
         from kiosk.catalog import Catalog
-        from kiosk.central import CentralClient
 
         self.config = config
         self.qt = qt_application()
         self.catalog = catalog or Catalog.load()
-        self.client = CentralClient(
-            config.central["url"], config.terminal["id"], read_terminal_key(config),
-            ca_bundle=config.central["ca_bundle"] or None,
-            client_cert=config.central["client_cert"] or None,
-            timeout=(config.central["connect_timeout"], config.central["read_timeout"]))
+        self.client = central_client(config)
         self.devices = devices if devices is not None else build_devices(config)
         self.outbox = self._open_outbox()
         self.bridge = Bridge()
@@ -199,10 +205,15 @@ class KioskApp:
                 continue
             reader.on_card(gui(self.flow.card_read))
             reader.on_card_removed(gui(self.flow.card_removed))
-            reader.on_card_error(gui(lambda err: self.flow.card_error(card_problem_key(err),
-                                                                      str(err))))
+            reader.on_card_error(gui(self._card_error))
         if self.devices.camera is not None:
             self._wire_face_step()
+
+    def _card_error(self, error: BaseException) -> None:
+        if getattr(error, "fault", "") == "pin_required":
+            self.flow.card_needs_pin()
+        else:
+            self.flow.card_error(card_problem_key(error), str(error))
 
     def _wire_face_step(self) -> None:
         """Camera frames run through the face gate on the camera thread while the flow is on

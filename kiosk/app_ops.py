@@ -11,7 +11,7 @@ import logging
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from kiosk.central import CentralUnavailable
+from kiosk.central import CentralUnavailable, RateLimited, Unauthorized
 from kiosk.ops import watchdog
 from kiosk.ops.console import TechnicianConsole
 from kiosk.ops.diagnostics import collect_diagnostics, outbox_uploader, standard_handlers
@@ -74,11 +74,15 @@ class Operations:
     def _build_sync(self) -> Any:
         if self.app.outbox is None:
             return None
+        from kiosk.app import central_client
         from offline_queue.sync import SyncWorker
 
-        return SyncWorker(self.app.outbox, self.app.client.upload_transactions,
+        # Its own client without retries: the worker backs off itself, and stop() stays quick.
+        # A wrong key or rate limit is central refusing for now, never an item's fault.
+        self.sync_client = central_client(self.app.config, retries=0)
+        return SyncWorker(self.app.outbox, self.sync_client.upload_transactions,
                           batch_size=self.app.config.outbox["batch_size"],
-                          unavailable=(CentralUnavailable,))
+                          unavailable=(CentralUnavailable, RateLimited, Unauthorized))
 
     def _versions(self) -> dict[str, str]:
         return {"catalog": str(len(self.app.catalog)), "config": str(self.app.config.source)}

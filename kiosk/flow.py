@@ -256,9 +256,24 @@ class Flow:
                        lambda _: self._pin_ok(session),
                        lambda exc: self._pin_failed(session, exc))
 
+    def card_needs_pin(self) -> None:
+        """A social-security card that shows its holder only after the PIN: ask for it first;
+        the reader delivers the card once the PIN is right."""
+        if self.step is not Step.PLACE_CARD or self.session is None:
+            return
+        self.touch()
+        self.card_problem = None
+        self.pin_problem = None
+        self._go(Step.PIN)
+
     def _pin_ok(self, session: Session) -> None:
-        if self._current(session, Step.PIN):
-            session.pin_ok = True
+        if not self._current(session, Step.PIN):
+            return
+        session.pin_ok = True
+        if session.identity is None:  # the card is being read now; card_read moves on
+            self.pin_problem = ("pin.reading", {})
+            self._changed()
+        else:
             self._next_gate()
 
     def _pin_failed(self, session: Session, exc: BaseException) -> None:
@@ -402,7 +417,10 @@ class Flow:
     # -- intents from devices ------------------------------------------------------------------
     def card_read(self, identity: Identity) -> None:
         """A reader produced an identity. Taken on the intro or place-card step only."""
-        if self.session is None or self.step not in (Step.INTRO, Step.PLACE_CARD):
+        waiting_after_pin = (self.step is Step.PIN and self.session is not None
+                             and self.session.identity is None)
+        if self.session is None or not (self.step in (Step.INTRO, Step.PLACE_CARD)
+                                        or waiting_after_pin):
             log.info("card read on %s: not asked for, ignored", self.step)
             return
         service = self.service
@@ -415,7 +433,7 @@ class Flow:
         self.touch()
         self.session.set_identity(identity)
         self.card_problem = None
-        if self.step is Step.PLACE_CARD:
+        if self.step in (Step.PLACE_CARD, Step.PIN):
             self._next_gate()
         else:
             self._changed()
