@@ -28,6 +28,7 @@ from screens.qt import (
     QEvent,
     QFrame,
     QHBoxLayout,
+    QPushButton,
     QStackedWidget,
     Qt,
     QVBoxLayout,
@@ -164,6 +165,29 @@ class KioskWindow(QWidget):
             self.flow.touch()
             if event.type() == QEvent.MouseButtonPress:
                 self._corner_tap(event)
+            elif event.type() == QEvent.KeyPress and (obj is self or self.isAncestorOf(obj)):
+                return self._key(event)
+        return False
+
+    def _key(self, event) -> bool:
+        """A physical keypad works every screen: arrows and Tab move, Enter presses,
+        Escape goes back (or answers "more time" on the countdown)."""
+        key = event.key()
+        if key in (Qt.Key_Return, Qt.Key_Enter):
+            focused = QApplication.focusWidget()
+            if isinstance(focused, QPushButton) and focused.isEnabled():
+                focused.click()
+                return True
+        elif key == Qt.Key_Escape:
+            if self.flow.countdown_remaining is not None:
+                self.flow.more_time()
+            else:
+                self.flow.back()
+            return True
+        elif key in (Qt.Key_Down, Qt.Key_Right):
+            return self.focusNextPrevChild(True)
+        elif key in (Qt.Key_Up, Qt.Key_Left):
+            return self.focusNextPrevChild(False)
         return False
 
     def _corner_tap(self, event) -> None:

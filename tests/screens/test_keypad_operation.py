@@ -1,0 +1,55 @@
+"""Every screen works from a physical keypad: Tab and arrows move a visible focus, Enter
+presses, Escape goes back."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QPushButton
+
+from kiosk.app import qt_application
+from kiosk.catalog import Catalog
+from kiosk.flow import Flow, Step
+from screens.window import KioskWindow
+
+
+@pytest.fixture
+def window(qtbot):
+    qt_application()
+    flow = Flow(Catalog.load(), None)
+    window = KioskWindow(flow)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def focused() -> QPushButton:
+    return QApplication.focusWidget()
+
+
+def test_enter_presses_the_focused_button(window, qtbot):
+    start = window.current_screen().findChild(QPushButton, "start")
+    start.setFocus()
+    qtbot.keyClick(focused(), Qt.Key_Return)
+    assert window.flow.step is Step.HOME
+
+
+def test_arrows_move_the_focus_between_buttons(window, qtbot):
+    window.flow.start()
+    first = window.current_screen().findChild(QPushButton, "service_" + window.flow.catalog.hot()[0].id)
+    first.setFocus()
+    qtbot.keyClick(first, Qt.Key_Down)
+    assert focused() is not first and isinstance(focused(), QPushButton)
+    qtbot.keyClick(focused(), Qt.Key_Up)
+    assert focused() is first
+    qtbot.keyClick(first, Qt.Key_Return)
+    assert window.flow.step is Step.INTRO
+
+
+def test_escape_goes_back(window, qtbot):
+    window.flow.start()
+    window.flow.choose_service("rs_jfmx")
+    window.current_screen().findChild(QPushButton, "confirm").setFocus()
+    qtbot.keyClick(focused(), Qt.Key_Escape)
+    assert window.flow.step is Step.HOME
