@@ -147,6 +147,12 @@ def stage_screen(app: KioskApp, name: str) -> None:
     flow.start()
     if name == "home":
         return
+    if name == "search":
+        flow.open_search()
+        screen = app.window.current_screen()
+        for key in "sbjf":
+            screen._on_key(key)
+        return
     if name in ("pin", "face"):
         flow.choose_service(PIN_SERVICE if name == "pin" else FACE_SERVICE)
         flow.confirm_intro()

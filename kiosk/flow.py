@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 class Step(enum.StrEnum):
     ATTRACT = "attract"
     HOME = "home"
+    SEARCH = "search"
     INTRO = "intro"
     PLACE_CARD = "place_card"
     PIN = "pin"
@@ -201,7 +202,7 @@ class Flow:
     def choose_service(self, service_id: str) -> None:
         if self.session is None:
             self.start()
-        if self.step not in (Step.HOME, Step.RESULT, Step.ERROR):
+        if self.step not in (Step.HOME, Step.SEARCH, Step.RESULT, Step.ERROR):
             return
         assert self.session is not None
         self.catalog.get(service_id)  # raises KeyError for an unknown id: a screen bug
@@ -220,9 +221,14 @@ class Flow:
         self.touch()
         self._next_gate()
 
+    def open_search(self) -> None:
+        if self.step is Step.HOME:
+            self.touch()
+            self._go(Step.SEARCH)
+
     def back(self) -> None:
         self.touch()
-        if self.step in (Step.INTRO, Step.RESULT, Step.ERROR):
+        if self.step in (Step.INTRO, Step.SEARCH, Step.RESULT, Step.ERROR):
             self._go(Step.HOME)
         elif self.step in (Step.PLACE_CARD, Step.PIN, Step.FACE, Step.INPUTS):
             self._go(Step.INTRO)

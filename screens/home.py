@@ -16,7 +16,8 @@ class HomeScreen(Screen):
         self.department: str | None = None
         self.page = 0
         self.title = label(kind="title")
-        self.box.addWidget(self.title)
+        self.search_button = button(on_click=self.flow.open_search, role="primary", name="search")
+        self.row(self.title, self.search_button)
         self.hot_title = label(kind="subtitle")
         self.box.addWidget(self.hot_title)
         self.hot_grid = QGridLayout()
@@ -62,6 +63,7 @@ class HomeScreen(Screen):
         t, lang, catalog = self._t, self.flow.language, self.flow.catalog
         per_page = sizes(self.flow.elderly).tiles_per_page
         self.title.setText(t.t("home.title"))
+        self.search_button.setText(t.t("home.search"))
         self.hot_title.setText(t.t("home.hot"))
         clear_layout(self.hot_grid)
         hot = catalog.hot()[: 2 if self.flow.elderly else 6]

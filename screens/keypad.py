@@ -14,8 +14,9 @@ PROVINCES = "粤京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙�
 LAYOUTS: dict[str, list[str]] = {
     "digits": ["123", "456", "789", "C0⌫"],
     "id": ["123", "456", "789", "X0⌫"],
-    "alnum": ["1234567890", "QWERTYUIOP", "ASDFGHJKL⌫", "ZXCVBNM"],
-    "province": [PROVINCES[i:i + 8] for i in range(0, len(PROVINCES), 8)],
+    # Alphabetical, seven across: large keys even in senior mode, and no QWERTY to know.
+    "alnum": ["1234567", "890ABCD", "EFGHIJK", "LMNOPQR", "STUVWXY", "Z⌫"],
+    "province": [PROVINCES[i:i + 7] for i in range(0, len(PROVINCES), 7)],
 }
 # Which keypad a field kind gets (choice fields get buttons, not a keypad).
 FOR_KIND = {"id_number": "id", "mobile": "digits", "year": "digits", "number": "digits",
@@ -32,14 +33,14 @@ class Keypad(QWidget):
         super().__init__(parent)
         self.layout_name = layout
         grid = QGridLayout(self)
-        grid.setSpacing(10)
+        grid.setSpacing(6)
         grid.setContentsMargins(0, 0, 0, 0)
         for r, row in enumerate(LAYOUTS[layout]):
             for c, key in enumerate(row):
                 value = CLEAR if (key == "C" and layout == "digits") else key
                 text = clear_text if value == CLEAR else key
-                btn = button(text, on_click=lambda v=value: on_key(v), name=f"key_{value}")
-                btn.setProperty("role", "key")
+                btn = button(text, on_click=lambda v=value: on_key(v), role="key",
+                             name=f"key_{value}")
                 grid.addWidget(btn, r, c)
 
 

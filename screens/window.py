@@ -35,12 +35,14 @@ from screens.qt import (
     QWidget,
 )
 from screens.result import ResultScreen
+from screens.search import SearchScreen
 from screens.theme import stylesheet
 from screens.widgets import Screen, button, label
 
 SCREENS: dict[Step, type[Screen]] = {
     Step.ATTRACT: AttractScreen,
     Step.HOME: HomeScreen,
+    Step.SEARCH: SearchScreen,
     Step.INTRO: IntroScreen,
     Step.PLACE_CARD: PlaceCardScreen,
     Step.PIN: PinScreen,

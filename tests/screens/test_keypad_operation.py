@@ -53,3 +53,17 @@ def test_escape_goes_back(window, qtbot):
     window.current_screen().findChild(QPushButton, "confirm").setFocus()
     qtbot.keyClick(focused(), Qt.Key_Escape)
     assert window.flow.step is Step.HOME
+
+
+def test_search_finds_as_the_resident_types(window, qtbot):
+    window.flow.start()
+    qtbot.mouseClick(window.current_screen().findChild(QPushButton, "search"), Qt.LeftButton)
+    assert window.flow.step is Step.SEARCH
+    screen = window.current_screen()
+    for key in "SBJF":
+        qtbot.mouseClick(screen.findChild(QPushButton, f"key_{key}"), Qt.LeftButton)
+    found = screen.findChild(QPushButton, "service_rs_jfmx")
+    assert found is not None
+    qtbot.waitUntil(lambda: found.isVisibleTo(window), timeout=2000)
+    qtbot.mouseClick(found, Qt.LeftButton)
+    assert window.flow.step is Step.INTRO and window.flow.service.id == "rs_jfmx"
