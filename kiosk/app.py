@@ -100,16 +100,30 @@ def build_devices(config: Config) -> Devices:
     return devices
 
 
+def load_catalog(config: Config) -> Any:
+    """The newest verified catalog update when there is one, else the shipped catalog."""
+    from kiosk.app_ops import build_updates
+    from kiosk.catalog import Catalog, CatalogError
+
+    updates = build_updates(config)
+    current = updates.current_dir("catalog") if updates is not None else None
+    if current is not None:
+        try:
+            return Catalog.load(current)
+        except CatalogError as exc:  # the health check passed once; never start without one
+            log.error("updated catalog %s unusable (%s); using the shipped one", current, exc)
+    return Catalog.load()
+
+
 class KioskApp:
     """The running terminal. ``tick_ms`` is the flow clock's period (tests shorten it)."""
 
     def __init__(self, config: Config, *, catalog: Any = None, devices: Devices | None = None,
                  tick_ms: int = 1000) -> None:
-        from kiosk.catalog import Catalog
 
         self.config = config
         self.qt = qt_application()
-        self.catalog = catalog or Catalog.load()
+        self.catalog = catalog or load_catalog(config)
         self.client = central_client(config)
         self.devices = devices if devices is not None else build_devices(config)
         self.outbox = self._open_outbox()
@@ -128,7 +142,8 @@ class KioskApp:
         self.window = KioskWindow(self.flow, config.screen["width"], config.screen["height"])
         self.timer = QTimer()
         self.timer.setInterval(tick_ms)
-        self.timer.timeout.connect(self.flow.tick)
+        self.timer.timeout.connect(self._tick)
+        self._last_beat: Any = None
         self.face_step = None
         self._wire_devices()
         self.voice = self._build_voice()
@@ -140,6 +155,13 @@ class KioskApp:
 
         self.ops = Operations(self)
         self.window.on_technician = self.open_technician
+
+    def _tick(self) -> None:
+        beat = self.ops.heartbeat.last  # a new heartbeat says whether central is reachable
+        if beat is not None and beat is not self._last_beat:
+            self._last_beat = beat
+            self.flow.set_network(beat.sent)
+        self.flow.tick()
 
     def _build_voice(self) -> Any:
         """Spoken guidance; ``KIOSK_VOICE_SINK`` may name a sink (``wav:/dir`` in tests)."""

@@ -8,6 +8,7 @@ the GUI thread through the bridge. Commands only run when no resident is mid-vis
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,18 @@ log = logging.getLogger(__name__)
 RESTART_EXIT_CODE = 75  # systemd's Restart=always brings the kiosk back on the attract screen
 
 
+def build_updates(config: Any) -> Any:
+    """The TUF client when this terminal takes updates (both URL and trusted root set)."""
+    ops = config.ops
+    if not ops["updates_url"] or not ops["trusted_root"]:
+        return None
+    from kiosk.catalog import Catalog
+    from kiosk.ops.updates import UpdateClient
+
+    return UpdateClient(config.path("ops", "updates_dir"), ops["updates_url"],
+                        config.path("ops", "trusted_root"), health={"catalog": Catalog.load})
+
+
 class Operations:
     def __init__(self, app: KioskApp) -> None:
         self.app = app
@@ -34,6 +47,8 @@ class Operations:
         self._restart_requested = False
         app.flow.on_session_end(lambda reason: self.counters.update([f"visits_{reason}"]))
         self.sync = self._build_sync()
+        self.updates = build_updates(app.config)
+        self._stop = threading.Event()
         self.runner = CommandRunner(self._handlers(), is_idle=lambda: app.flow.idle)
         facts = TerminalFacts(devices=app.devices.all(), outbox=app.outbox,
                               versions=self._versions, counters=lambda: dict(self.counters),
@@ -54,6 +69,9 @@ class Operations:
             self.sync.start()
         self.runner.start()
         self.heartbeat.start()
+        if self.updates is not None:
+            self._updater = threading.Thread(target=self._update_loop, name="updates", daemon=True)
+            self._updater.start()
         watchdog.notify_ready()
         interval = watchdog.Notifier().ping_interval()
         if interval:
@@ -65,6 +83,7 @@ class Operations:
             self._ping.start()
 
     def stop(self) -> None:
+        self._stop.set()
         self.heartbeat.stop()
         self.runner.stop()
         if self.sync is not None:
@@ -131,11 +150,38 @@ class Operations:
                 raise CommandFailed("this terminal has no outbox to send diagnostics through")
             return upload(bundle, meta)
 
-        return standard_handlers(
+        handlers = standard_handlers(
             restart=self._request_restart,
             set_maintenance=lambda on: self._on_gui(lambda: app.flow.set_maintenance(on)),
             reload_catalog=reload_catalog, reload_config=reload_config, sync_outbox=sync_outbox,
             diagnostics=diagnostics, upload=upload_bundle)
+        handlers["check_updates"] = lambda args: self.check_updates()
+        return handlers
+
+    def check_updates(self) -> str:
+        """Verify and apply a newer catalog; the new one replaces the old between visits."""
+        if self.updates is None:
+            raise CommandFailed("updates are not configured (ops.updates_url, ops.trusted_root)")
+        result = self.updates.check("catalog")
+        self.heartbeat.report({"update": result.to_json()})
+        if result.outcome == "applied":
+            from kiosk.catalog import Catalog
+
+            catalog = Catalog.load(self.updates.current_dir("catalog"))
+            self._on_gui(lambda: setattr(self.app.flow, "catalog", catalog))
+        if not result.ok:
+            raise CommandFailed(f"catalog update {result.outcome}: {result.reason} {result.detail}")
+        return f"catalog {result.outcome} {result.version or ''}".strip()
+
+    def _update_loop(self) -> None:
+        interval = self.app.config.ops["update_interval"]
+        while not self._stop.wait(interval):
+            while not self.app.flow.idle and not self._stop.wait(1.0):
+                pass  # never swap the catalog under a resident
+            try:
+                log.info(self.check_updates())
+            except Exception as exc:  # reported through the heartbeat; the old catalog stays
+                log.warning("update check: %s", exc)
 
     def _request_restart(self) -> None:
         self._restart_requested = True

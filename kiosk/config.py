@@ -94,6 +94,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "technician_idle_timeout": Key(float, "seconds > 0", _positive),
         "updates_url": Key(str, "the TUF repository URL, or empty for no updates"),
         "trusted_root": Key(str, "a path to the TUF root.json the terminal trusts, or empty"),
+        "updates_dir": Key(str, "where verified updates and their TUF metadata are kept", bool),
+        "update_interval": Key(float, "seconds between update checks > 0", _positive),
     },
 }
 

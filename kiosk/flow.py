@@ -113,6 +113,7 @@ class Flow:
         self.input_errors: dict[str, dict[str, str]] = {}  # field -> message per language
         self.countdown_remaining: float | None = None
         self.maintenance = False  # central ops closed this terminal (out-of-service screen)
+        self.network_down = False  # central unreachable: the banner says what still works
         self.entered_at = clock()
         self._listeners: list[Callable[[Flow], None]] = []
         self._session_end_listeners: list[Callable[[str], None]] = []
@@ -180,6 +181,11 @@ class Flow:
             self._go(Step.OUT_OF_SERVICE)
         elif not on and self.step is Step.OUT_OF_SERVICE:
             self._go(Step.ATTRACT)
+
+    def set_network(self, up: bool) -> None:
+        if self.network_down == up:
+            self.network_down = not up
+            self._changed()
 
     def start(self) -> None:
         if self.step not in (Step.ATTRACT, Step.GOODBYE) or self.maintenance:
@@ -508,6 +514,8 @@ class Flow:
             log.info("late service result dropped")
             return
         session.result = result
+        if not getattr(result, "queued", False):
+            self.network_down = False
         session.printed = False
         session.print_job_id = None
         session.touch(self.clock())
@@ -516,6 +524,8 @@ class Flow:
     def _service_failed(self, session: Session, exc: BaseException) -> None:
         if not self._current(session, Step.PROCESSING):
             return
+        if getattr(exc, "message_key", "") in ("central.unavailable", "central.timeout"):
+            self.network_down = True
         self._fail(getattr(exc, "message_key", None) or "errors.service_failed", exc)
 
     def _print_done(self, session: Session) -> None:

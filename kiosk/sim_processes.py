@@ -6,6 +6,7 @@ The kiosk only starts the process; it never imports simulator code.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -13,6 +14,8 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+PR_SET_PDEATHSIG = 1
 
 
 class SimulatorError(RuntimeError):
@@ -48,12 +51,22 @@ class SimProcess:
         return self.proc.returncode
 
 
+def _die_with_parent() -> None:
+    """Linux: the simulator gets SIGTERM when the process that started it dies, so a crashed
+    demo or test run never leaves simulators holding ports and pty slots."""
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 def start_sim(args: Sequence[str], *, timeout: float = 15, env: dict | None = None) -> SimProcess:
     """Run ``kiosk-sim ARGS`` and wait for its address line; raise with its stderr if it dies."""
     cmd = [sys.executable, "-m", "simulators.cli", *args]
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=full_env)
+                            stderr=subprocess.PIPE, text=True, env=full_env,
+                            preexec_fn=_die_with_parent)
     first: list[str] = []
     reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()), daemon=True)
     reader.start()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import shiboken6
+
 from screens.qt import (
     QHBoxLayout,
     QLabel,
@@ -63,15 +65,23 @@ def label(text: str = "", *, kind: str = "", wrap: bool = True,
 
 
 def clear_layout(layout) -> None:
-    """Remove and delete every widget in a layout (tile lists rebuilt on each render)."""
+    """Remove and delete every widget and sub-layout in a layout (tile lists, keypads).
+
+    ``removeWidget`` lets Qt delete its own layout item; ``takeAt`` would hand that item to
+    Python, which never frees it — a few hundred bytes lost per tile, every render."""
     while layout.count():
-        item = layout.takeAt(0)
+        item = layout.itemAt(0)
         widget = item.widget()
         if widget is not None:
+            layout.removeWidget(widget)
             widget.setParent(None)
             widget.deleteLater()
-        elif item.layout() is not None:
-            clear_layout(item.layout())
+            continue
+        child = item.layout()
+        if child is not None:
+            clear_layout(child)
+        layout.removeItem(item)
+        shiboken6.delete(item)
 
 
 class Screen(QWidget):

@@ -146,6 +146,9 @@ class KioskWindow(QWidget):
         box.setSpacing(0)
         self.topbar = TopBar(flow)
         box.addWidget(self.topbar)
+        self.banner = label(kind="problem", align=Qt.AlignCenter)
+        self.banner.setObjectName("network_banner")
+        box.addWidget(self.banner)
         self.stack = QStackedWidget()
         box.addWidget(self.stack, 1)
         self.screens: dict[Step, Screen] = {}
@@ -239,6 +242,8 @@ class KioskWindow(QWidget):
         self.stack.setCurrentWidget(screen)
         self.topbar.setVisible(flow.step not in _NO_TOPBAR)
         self.topbar.render(self.t)
+        self.banner.setText(self.t.t("banner.network_down"))
+        self.banner.setVisible(flow.network_down and flow.step not in _NO_TOPBAR)
         if flow.countdown_remaining is not None:
             self.overlay.render(self.t, flow.countdown_remaining)
             margin = 80

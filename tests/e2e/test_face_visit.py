@@ -18,8 +18,12 @@ SERVICE = "mz_hyjl"  # 婚姻登记记录查询: card + face, nothing to type
 
 def run_app(tmp_path, clip):
     rig = DemoRig(tmp_path / "rig").start(camera=clip)
-    app = KioskApp(rig.config(), tick_ms=100)
-    app.start(show=True)
+    try:
+        app = KioskApp(rig.config(), tick_ms=100)
+        app.start(show=True)
+    except Exception:
+        rig.stop()
+        raise
     return rig, app
 
 

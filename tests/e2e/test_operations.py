@@ -83,3 +83,52 @@ def test_taps_elsewhere_do_not_open_technician_mode(app, qtbot):
     qtbot.mouseClick(app.window.current_screen(), Qt.LeftButton, pos=QPoint(500, 900))
     assert app.window.technician is None
     assert not [w for w in app.window.findChildren(QLabel, "pin_display")]
+
+
+def test_central_publishes_a_catalog_and_the_running_terminal_takes_it(rig, tmp_path, qtbot,
+                                                                        tuf_repo):
+    from kiosk.ops_cli import main as kiosk_ops
+    from kiosk.paths import SERVICES_DIR
+
+    source = tmp_path / "catalog"
+    source.mkdir()
+    for path in SERVICES_DIR.glob("*.toml"):
+        text = path.read_text(encoding="utf-8")
+        if path.name == "hall.toml":  # a new hall service, copied from 取号 under a new id
+            block = text[text.index("[[services]]"):]
+            block = block[:block.index("[[services]]", 1)] if "[[services]]" in block[1:] else block
+            text += "\n" + block.replace('id = "hall_qh"', 'id = "hall_new_from_central"')
+        (source / path.name).write_text(text, encoding="utf-8")
+    assert kiosk_ops(["add", str(tuf_repo.path), "catalog", str(source), "--version", "2026.12.1"]) == 0
+    assert kiosk_ops(["publish", str(tuf_repo.path)]) == 0
+    root = tmp_path / "root.json"
+    root.write_bytes(tuf_repo.root)
+
+    config = rig.config(ops={"heartbeat_interval": 0.3, "updates_url": tuf_repo.url,
+                             "trusted_root": str(root), "updates_dir": str(tmp_path / "updates"),
+                             "technician_state": str(tmp_path / "technician.json")})
+    app = KioskApp(config, tick_ms=100)
+    app.start(show=True)
+    try:
+        assert "hall_new_from_central" not in {s.id for s in app.flow.catalog.services}
+        admin(rig, f"terminals/{TERMINAL}/commands", command="check_updates")
+        qtbot.waitUntil(lambda: "hall_new_from_central" in {s.id for s in app.flow.catalog.services},
+                        timeout=20000)
+    finally:
+        app.stop()
+    restarted = KioskApp(config, tick_ms=100)  # the verified update is kept across a restart
+    try:
+        assert "hall_new_from_central" in {s.id for s in restarted.flow.catalog.services}
+    finally:
+        restarted.stop()
+
+
+def test_network_banner_follows_central(app, rig, qtbot):
+    app.flow.start()
+    banner = app.window.banner
+    assert not banner.isVisible()
+    admin(rig, "faults", down=True)
+    qtbot.waitUntil(lambda: banner.isVisible(), timeout=10000)
+    assert "离线" in banner.text()
+    admin(rig, "faults", down=False)
+    qtbot.waitUntil(lambda: not banner.isVisible(), timeout=10000)
