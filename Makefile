@@ -5,10 +5,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup demo test lint bench screenshots clean
+.PHONY: setup install demo test lint bench screenshots clean
 
 setup:
 	@bash scripts/setup.sh
+
+install: setup
+
+screenshots: setup
+	@$(VENV)/bin/kiosk screenshot --all demo-output/screens
 
 demo: setup
 	@$(VENV)/bin/kiosk demo

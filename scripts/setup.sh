@@ -15,8 +15,10 @@ APT_PACKAGES=(
   pcscd vsmartcard-vpcd libpcsclite-dev swig
   # A4 printing: a real CUPS server with a PDF queue, headers for pycups
   cups cups-client printer-driver-cups-pdf libcups2-dev
-  # voice guidance and document checks
-  espeak-ng sox poppler-utils
+  # voice guidance (espeak-ng speaks, aplay plays) and document checks
+  espeak-ng sox alsa-utils poppler-utils
+  # USB receipt printers (pyusb), the VNC demo's private network namespace (ip, unshare)
+  libusb-1.0-0 iproute2 util-linux
   python3-venv
 )
 
