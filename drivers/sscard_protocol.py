@@ -28,6 +28,7 @@ import logging
 from collections.abc import Callable
 
 from drivers.identity import Identity, id_number_valid, mask_id_number
+from drivers.nations import nation_name
 from drivers.sscard_errors import (
     CardStatusError,
     MalformedRecord,
@@ -46,13 +47,6 @@ EF05_ITEMS = {0x05: False, 0x06: False, 0x07: True}  # tag -> required
 EF06_ITEMS = {0x08: True, 0x09: True, 0x0A: True, 0x0B: False, 0x0D: True}
 MAX_GET_RESPONSE = 16  # a card chaining more 61xx than this is broken, not slow
 
-NATIONS = dict(enumerate((
-    "汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白",
-    "土家", "哈尼", "哈萨克", "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西",
-    "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌",
-    "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京", "塔塔尔",
-    "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺"), start=1))
-NATIONS |= {97: "其他", 98: "外国血统中国籍人士"}
 
 
 # -- APDUs (byte-exact; tests compare them) ------------------------------------------------
@@ -128,7 +122,7 @@ def decode_identity(ef05: dict[int, bytes], ef06: dict[int, bytes]) -> Identity:
     nation = None
     if 0x0B in ef06:
         code = _ascii(ef06[0x0B], "nation")
-        nation = NATIONS.get(int(code)) if code.isdigit() else None
+        nation = nation_name(code) if code.isdigit() else None
         if nation is None:
             log.warning("unknown nation code %r on card", code)
             nation = code

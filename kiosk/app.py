@@ -137,6 +137,9 @@ class KioskApp:
                          language=config.ui["language"], elderly=config.ui["elderly_mode"],
                          idle_timeout=session["idle_timeout"], countdown=session["countdown"],
                          take_documents_timeout=session["take_documents_timeout"])
+        from kiosk.announcements import load_announcements
+
+        self.flow.announcements = load_announcements()
         from screens.window import KioskWindow
 
         self.window = KioskWindow(self.flow, config.screen["width"], config.screen["height"])

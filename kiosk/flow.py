@@ -114,6 +114,7 @@ class Flow:
         self.countdown_remaining: float | None = None
         self.maintenance = False  # central ops closed this terminal (out-of-service screen)
         self.network_down = False  # central unreachable: the banner says what still works
+        self.announcements: list[dict[str, str]] = []  # attract screen carousel, per language
         self.entered_at = clock()
         self._listeners: list[Callable[[Flow], None]] = []
         self._session_end_listeners: list[Callable[[str], None]] = []

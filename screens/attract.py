@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from kiosk.i18n import LANGUAGES, Translator
-from screens.qt import Qt
+from screens.qt import Qt, QTimer
 from screens.widgets import Screen, button, label
 
+ROTATE_MS = 8000  # each announcement stays long enough to read in passing
 HIDDEN_CORNER = 120  # px from the top-left: five taps there open technician mode
 
 
@@ -19,6 +20,14 @@ class AttractScreen(Screen):
         self.hint = label(kind="subtitle", align=Qt.AlignCenter)
         self.box.addWidget(self.title)
         self.box.addWidget(self.hint)
+        self.news = label(kind="panel_text", align=Qt.AlignCenter)
+        self.news.setObjectName("announcement")
+        self.news.setMinimumHeight(200)
+        self.box.addWidget(self.news)
+        self.news_index = 0
+        self.carousel = QTimer(self)
+        self.carousel.setInterval(ROTATE_MS)
+        self.carousel.timeout.connect(self._next_announcement)
         self.box.addStretch(1)
         self.start_button = button(on_click=self.flow.start, role="primary", name="start")
         self.box.addWidget(self.start_button)
@@ -42,9 +51,29 @@ class AttractScreen(Screen):
             return
         self.flow.start()
 
+    def showEvent(self, event) -> None:
+        self.carousel.start()
+
+    def hideEvent(self, event) -> None:
+        self.carousel.stop()
+
+    def _next_announcement(self) -> None:
+        self.news_index += 1
+        self._show_announcement()
+
+    def _show_announcement(self) -> None:
+        items = self.flow.announcements
+        if not items:
+            self.news.hide()
+            return
+        item = items[self.news_index % len(items)]
+        self.news.setText(item.get(self.flow.language) or item.get("zh_CN", ""))
+        self.news.show()
+
     def render(self, t: Translator) -> None:
         self.title.setText(t.t("attract.title"))
         self.hint.setText(t.t("attract.hint"))
+        self._show_announcement()
         self.start_button.setText(t.t("attract.subtitle"))
         for lang, btn in self.lang_buttons.items():
             btn.setText(t.t(f"lang.{lang}"))
