@@ -1,4 +1,4 @@
-"""The end of a visit: take your documents, rate the service (好差评), goodbye, or an error."""
+"""The end of a visit: take your documents, rate the service (好差评), or an error."""
 
 from __future__ import annotations
 
@@ -101,23 +101,6 @@ class RatingScreen(Screen):
         self.skip_button.setText(t.t("rating.skip"))
 
 
-class GoodbyeScreen(Screen):
-    name = "goodbye"
-
-    def __init__(self, flow, parent=None):
-        super().__init__(flow, parent)
-        self.box.addStretch(1)
-        self.title = label(kind="title", align=Qt.AlignCenter)
-        self.hint = label(kind="hint", align=Qt.AlignCenter)
-        self.box.addWidget(self.title)
-        self.box.addWidget(self.hint)
-        self.box.addStretch(2)
-
-    def render(self, t: Translator) -> None:
-        self.title.setText(t.t("goodbye.title"))
-        self.hint.setText(t.t("goodbye.hint"))
-
-
 class ErrorScreen(Screen):
     """Every error a resident can meet: what happened and what to do, never a code."""
 
@@ -139,22 +122,3 @@ class ErrorScreen(Screen):
         self.sentence.setText(t.t(self.flow.error_key or "errors.service_failed"))
         self.home_button.setText(t.t("error.home"))
         self.exit_button.setText(t.t("common.exit"))
-
-
-class OutOfServiceScreen(Screen):
-    """Central ops closed this terminal: say so plainly and where else to go."""
-
-    name = "out_of_service"
-
-    def __init__(self, flow, parent=None):
-        super().__init__(flow, parent)
-        self.box.addStretch(1)
-        self.title = label(kind="title", align=Qt.AlignCenter)
-        self.hint = label(kind="hint", align=Qt.AlignCenter)
-        self.box.addWidget(self.title)
-        self.box.addWidget(self.hint)
-        self.box.addStretch(2)
-
-    def render(self, t: Translator) -> None:
-        self.title.setText(t.t("out_of_service.title"))
-        self.hint.setText(t.t("out_of_service.hint"))

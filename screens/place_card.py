@@ -4,7 +4,7 @@ cannot be used (expired, misread)."""
 from __future__ import annotations
 
 from kiosk.i18n import Translator
-from screens.card_picture import CardPicture
+from screens.pictures import CardPicture
 from screens.qt import Qt
 from screens.widgets import Screen, button, label
 

@@ -10,19 +10,18 @@ from kiosk.i18n import LANGUAGES, Translator
 from screens.attract import HIDDEN_CORNER as CORNER
 from screens.attract import AttractScreen
 from screens.face import FaceScreen
-from screens.finish import (
-    ErrorScreen,
-    GoodbyeScreen,
-    OutOfServiceScreen,
-    RatingScreen,
-    TakeDocumentsScreen,
-)
+from screens.finish import ErrorScreen, RatingScreen, TakeDocumentsScreen
 from screens.home import HomeScreen
 from screens.inputs import InputsScreen
 from screens.intro import IntroScreen
 from screens.pin import PinScreen
 from screens.place_card import PlaceCardScreen
-from screens.processing import PrintingScreen, ProcessingScreen
+from screens.processing import (
+    GoodbyeScreen,
+    OutOfServiceScreen,
+    PrintingScreen,
+    ProcessingScreen,
+)
 from screens.qt import (
     QApplication,
     QEvent,

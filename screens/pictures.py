@@ -1,5 +1,6 @@
-"""A drawn picture of where the card goes: the reader pad below the screen and a card
-gliding onto it, so a first-time user sees what to do without reading."""
+"""Drawn pictures that move: a calm busy ring, and the card gliding onto the reader.
+
+Both animate only while shown, so hidden screens cost nothing."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from PySide6.QtWidgets import QWidget
 from screens.theme import COLOURS
 
 
-class CardPicture(QWidget):
+class AnimatedPicture(QWidget):
+    """A picture redrawn every ``interval_ms`` while visible; subclasses move ``phase``."""
+
+    interval_ms = 50
+    speed = 0.02  # of a full cycle per frame
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setMinimumHeight(420)
         self.phase = 0.0
         self.timer = QTimer(self)
-        self.timer.setInterval(50)
+        self.timer.setInterval(self.interval_ms)
         self.timer.timeout.connect(self._step)
 
     def showEvent(self, event) -> None:
@@ -26,8 +31,38 @@ class CardPicture(QWidget):
         self.timer.stop()
 
     def _step(self) -> None:
-        self.phase = (self.phase + 0.02) % 1.0
+        self.phase = (self.phase + self.speed) % 1.0
         self.update()
+
+
+class BusyIndicator(AnimatedPicture):
+    """A large, slow ring: the resident sees the kiosk is working, not frozen."""
+
+    interval_ms = 40
+    speed = 8 / 360
+
+    def __init__(self, parent: QWidget | None = None, size: int = 220):
+        super().__init__(parent)
+        self.setFixedSize(size, size)
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        ring = QRectF(16, 16, self.width() - 32, self.height() - 32)
+        p.setPen(QPen(QColor(COLOURS["surface"]), 20))
+        p.drawEllipse(ring)
+        p.setPen(QPen(QColor(COLOURS["primary"]), 20))
+        p.drawArc(ring, int(-self.phase * 360 * 16), 100 * 16)
+        p.end()
+
+
+class CardPicture(AnimatedPicture):
+    """Where the card goes: the reader pad below the screen and a card gliding onto it, so a
+    first-time user sees what to do without reading."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumHeight(420)
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
@@ -37,8 +72,7 @@ class CardPicture(QWidget):
         p.setPen(QPen(QColor(COLOURS["border"]), 4))
         p.setBrush(QColor(COLOURS["surface"]))
         p.drawRoundedRect(pad, 24, 24)
-        # the card glides from above onto the pad, rests, and starts again
-        travel = min(self.phase / 0.6, 1.0)
+        travel = min(self.phase / 0.6, 1.0)  # glide, rest, start again
         card_w, card_h = pad.width() * 0.62, pad.height() * 0.78
         x = pad.center().x() - card_w / 2
         y = h * 0.05 + (pad.center().y() - card_h / 2 - h * 0.05) * travel
