@@ -2,8 +2,9 @@
 
 What is timed, per switch: the flow intent (``flow.start()``, ``choose_service``, ``go_home``,
 ``set_language`` …; the window re-renders synchronously in the flow's ``on_change``), then
-``processEvents()`` repeated until the target screen has received its Paint event, and that
-``processEvents()`` call has returned — i.e. layout, polish, paint of every dirty widget into
+the deferred deletes the event loop would run in that frame (widgets a ``render()`` dropped
+with ``deleteLater``), then ``processEvents()`` repeated until the target screen has received
+its Paint event, and that ``processEvents()`` call has returned — i.e. layout, polish, paint of every dirty widget into
 the window's backing store and its flush. That is the moment a resident's screen changes (the
 offscreen platform's flush is a memory copy; a real display adds the compositor's frame). A
 switch whose screen is not painted within 500 ms counts as 500 ms.
@@ -41,6 +42,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from PySide6.QtCore import QCoreApplication, QEvent  # noqa: E402
 from soak import CannedEffects, VirtualClock, production_logging, real_result  # noqa: E402
 
 GOAL_MS = 16.0
@@ -123,6 +125,7 @@ class Bench:
     def settle(self) -> None:
         for _ in range(3):
             self.app.processEvents()
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
 
     def switch(self, kind: str, intent: Callable[[], None], step: Any,
                target: Any = None) -> None:
@@ -133,6 +136,9 @@ class Bench:
         start, cpu_start = time.perf_counter(), time.thread_time()
         intent()
         cpu_intent = time.thread_time() - cpu_start
+        # what exec() would do in this frame: widgets dropped by render() (deleteLater) go;
+        # processEvents() outside exec() never deletes them, and they would pile up
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
         if self.flow.step is not step:
             raise RuntimeError(f"{kind}: flow on {self.flow.step}, expected {step}")
         widget = target if target is not None else self.window.current_screen()
@@ -298,6 +304,10 @@ def main() -> int:
         if not line(kind, samples):
             missed.append(kind)
     line("all switches", every)
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    print(f"live QWidgets at the end: {len(QApplication.allWidgets())} "
+          f"(the window has {len(bench.window.findChildren(QWidget)) + 1})")
     print(f"window.grab() of the result screen (forced full-window render, upper bound): "
           f"wall p50 {statistics.median(bench.grabs):.1f} ms, p95 {pct(bench.grabs, 95):.1f} ms")
     if missed:
