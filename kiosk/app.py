@@ -160,6 +160,9 @@ class KioskApp:
         self.window.on_technician = self.open_technician
 
     def _tick(self) -> None:
+        if (self.window.technician is not None and time.monotonic() - self.window.last_input
+                > self.config.ops["technician_idle_timeout"]):
+            self.close_technician("idle")
         beat = self.ops.heartbeat.last  # a new heartbeat says whether central is reachable
         if beat is not None and beat is not self._last_beat:
             self._last_beat = beat
@@ -300,11 +303,13 @@ class KioskApp:
             return
         from screens.technician import TechnicianScreen
 
-        def leave() -> None:
-            self.ops.technician.leave()
-            self.window.close_technician()
+        self.window.show_technician(TechnicianScreen(self.ops.technician,
+                                                     on_exit=self.close_technician))
 
-        self.window.show_technician(TechnicianScreen(self.ops.technician, on_exit=leave))
+    def close_technician(self, reason: str = "done") -> None:
+        """Leave technician mode (the technician pressed exit, or walked away)."""
+        self.ops.technician.leave(reason)
+        self.window.close_technician()
 
     def stop(self) -> None:
         self.ops.stop()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RESTART_EXIT_CODE = 75  # systemd's Restart=always brings the kiosk back on the attract screen
+EXIT_TO_DESKTOP = 64  # deploy/kiosk.service: RestartPreventExitStatus=64 leaves it stopped
 
 
 def build_updates(config: Any) -> Any:
@@ -45,6 +48,7 @@ class Operations:
         self.app = app
         self.counters: Counter[str] = Counter()
         self._restart_requested = False
+        self._exit_armed = 0.0
         app.flow.on_session_end(lambda reason: self.counters.update([f"visits_{reason}"]))
         self.sync = self._build_sync()
         self.updates = build_updates(app.config)
@@ -193,22 +197,66 @@ class Operations:
             self._on_gui(lambda: self.app.qt.exit(RESTART_EXIT_CODE))
 
     def _test_actions(self) -> dict:
+        """What a technician can try on site; each returns one line (masked) for the screen."""
         app = self.app
-        actions = {}
+        actions: dict = {}
         printer = app.devices.receipt_printer
         if printer is not None:
             def test_receipt() -> str:
-                import uuid
-
                 from kiosk.documents.receipts import render_receipt, sample_context
 
                 doc = render_receipt("service_receipt", sample_context("service_receipt"), "zh_CN")
-                result = printer.print_job(f"tech-{uuid.uuid4().hex[:8]}", doc)
-                return f"printed ({result.status})"
+                return f"printed ({printer.print_job(f'tech-{uuid.uuid4().hex[:8]}', doc).status})"
             actions["测试打印凭条 Test receipt"] = test_receipt
-        for name in ("idcard", "sscard", "camera"):
-            device = getattr(app.devices, name)
-            if device is not None:
-                actions[f"{name} 状态 status"] = lambda d=device: str(d.status().to_json())
+        a4 = app.devices.document_printer
+        if a4 is not None:
+            def test_page() -> str:
+                from kiosk.commands.print import test_page_context
+                from kiosk.documents.a4 import render_a4
+
+                pdf = render_a4("printer_test", test_page_context(a4.name), "zh_CN")
+                return f"printed ({a4.print_job(f'tech-{uuid.uuid4().hex[:8]}', pdf).status})"
+            actions["测试 A4 打印 Test A4 page"] = test_page
+        for name, label in (("idcard", "读身份证 Read ID card"), ("sscard", "读社保卡 Read SS card")):
+            reader = getattr(app.devices, name)
+            if reader is not None:
+                actions[label] = lambda r=reader: f"read: {r.read_once(15)!r}"  # repr is masked
+        if app.devices.camera is not None:
+            actions["摄像头 Camera"] = lambda: str(app.devices.camera.status().to_json())
+        if app.voice is not None:
+            def speaker() -> str:
+                app.voice.say("这是扬声器测试。 This is a speaker test.", "zh_CN")
+                return "speaking"
+            actions["扬声器 Speaker"] = speaker
         actions["中心连通 Central"] = lambda: str(app.client.update_metadata())
+        if app.outbox is not None:
+            def outbox() -> str:
+                stats = app.outbox.stats()
+                dead = app.outbox.dead_items(limit=3)
+                reasons = "; ".join(f"{d['stream']}: {d['reason']}" for d in dead) or "none"
+                return (f"pending {stats['pending']}, dead {stats['by_state'].get('dead', 0)} "
+                        f"({reasons})")
+            actions["离线队列 Outbox"] = outbox
+            actions["重发失败项 Retry dead"] = lambda: f"{app.outbox.retry_dead()} back in the queue"
+        actions["最近日志 Recent log"] = self._log_tail
+        actions["退出到桌面 Exit to desktop"] = self._exit_to_desktop
         return actions
+
+    def _log_tail(self, lines: int = 8) -> str:
+        path = self.app.config.path("logging", "dir") / "kiosk.jsonl"
+        try:
+            tail = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+        except OSError as exc:
+            return f"no log: {exc}"
+        from kiosk.logs import mask_text
+
+        return "\n".join(mask_text(line)[:160] for line in tail)  # masked when written; again here
+
+    def _exit_to_desktop(self) -> str:
+        """Two presses within ten seconds: the kiosk stops and systemd leaves it stopped."""
+        now = time.monotonic()
+        if now - self._exit_armed > 10:
+            self._exit_armed = now
+            return "再按一次确认退出 Press again within 10 s to exit to the desktop"
+        self._on_gui(lambda: self.app.qt.exit(EXIT_TO_DESKTOP))
+        return "exiting"

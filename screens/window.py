@@ -159,6 +159,7 @@ class KioskWindow(QWidget):
         self.on_technician = None  # set by the app: called after the hidden gesture
         self.technician: QWidget | None = None
         self._corner_taps: list[float] = []
+        self.last_input = time.monotonic()
         flow.on_change(lambda _flow: self.show_state())
         flow.on_session_end(lambda _reason: self.clear_all())
         QApplication.instance().installEventFilter(self)
@@ -166,6 +167,7 @@ class KioskWindow(QWidget):
 
     def eventFilter(self, obj, event) -> bool:
         if event.type() in (QEvent.MouseButtonPress, QEvent.KeyPress, QEvent.TouchBegin):
+            self.last_input = time.monotonic()
             self.flow.touch()
             if event.type() == QEvent.MouseButtonPress:
                 self._corner_tap(event)

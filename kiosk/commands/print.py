@@ -76,20 +76,24 @@ def receipt_test(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def page_test(args: argparse.Namespace) -> int:
-    from drivers.document_printer import DocumentPrinter
-    from drivers.receipt_printer import PrinterError
-    from kiosk.documents.a4 import render_a4
-
-    context = {
-        "queue": args.queue, "terminal_id": "technician", "printed_at": _now(),
+def test_page_context(queue: str) -> dict:
+    """The A4 test page: the three scripts and CJK punctuation a real document uses."""
+    return {
+        "queue": queue, "terminal_id": "technician", "printed_at": _now(),
         "verification_code": "TEST-PAGE", "verify_url": "kiosk-page-test",
         "records": [["简体", "广州市政务服务一体机 0123456789"],
                     ["繁體", "廣州市政務服務一體機 ABCDEFG"],
                     ["标点", "，。！？：；（）「」《》"],
                     ["English", "The quick brown fox jumps over the lazy dog."]],
     }
-    pdf = render_a4("printer_test", context, args.lang)
+
+
+def page_test(args: argparse.Namespace) -> int:
+    from drivers.document_printer import DocumentPrinter
+    from drivers.receipt_printer import PrinterError
+    from kiosk.documents.a4 import render_a4
+
+    pdf = render_a4("printer_test", test_page_context(args.queue), args.lang)
     printer = DocumentPrinter(f"cups://{args.queue}", job_timeout=args.timeout)
     job_id = f"page-test-{dt.datetime.now():%Y%m%d%H%M%S%f}"
     try:

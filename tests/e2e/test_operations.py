@@ -72,9 +72,31 @@ def test_five_corner_taps_and_the_pin_open_technician_mode(app, tmp_path, qtbot)
     qtbot.mouseClick(pad.findChild(QPushButton, "key_✓"), Qt.LeftButton)
     qtbot.waitUntil(lambda: pad.findChild(QPushButton, "recheck") is not None
                     and pad.findChild(QPushButton, "recheck").isVisible(), timeout=10000)
+    result = pad.findChild(QLabel, "action_result")
+    qtbot.mouseClick(pad.findChild(QPushButton, "action_离线队列 Outbox"), Qt.LeftButton)
+    assert result.text().startswith("✔") and "pending" in result.text()
+    qtbot.mouseClick(pad.findChild(QPushButton, "action_测试打印凭条 Test receipt"), Qt.LeftButton)
+    assert "printed (ok)" in result.text()
+    qtbot.mouseClick(pad.findChild(QPushButton, "action_退出到桌面 Exit to desktop"), Qt.LeftButton)
+    assert "Press again" in result.text()  # one press never closes the kiosk
     qtbot.mouseClick(pad.findChild(QPushButton, "exit"), Qt.LeftButton)
     assert app.window.technician is None
     assert app.window.stack.currentWidget() is app.window.screens[Step.ATTRACT]
+
+
+def test_technician_mode_leaves_by_itself(rig, tmp_path, qtbot):
+    TechnicianAccess(tmp_path / "technician.json").set_pin("246810", by="test")
+    config = rig.config(ops={"technician_state": str(tmp_path / "technician.json"),
+                             "technician_idle_timeout": 0.5})
+    app = KioskApp(config, tick_ms=100)
+    app.start(show=True)
+    try:
+        for _ in range(5):
+            qtbot.mouseClick(app.window.current_screen(), Qt.LeftButton, pos=QPoint(20, 20))
+        assert app.window.technician is not None
+        qtbot.waitUntil(lambda: app.window.technician is None, timeout=5000)
+    finally:
+        app.stop()
 
 
 def test_taps_elsewhere_do_not_open_technician_mode(app, qtbot):
