@@ -253,6 +253,18 @@ class KioskApp:
 
         screen = self.window.screens[Step.FACE]
         latest: dict[str, Any] = {}
+        spoken = {"code": None, "at": 0.0}
+
+        def say_prompt(code: str) -> None:
+            """Speak a prompt that has changed, at most every 2.5 s (no chatter)."""
+            now = time.monotonic()
+            if self.voice is None or code == spoken["code"] or now - spoken["at"] < 2.5:
+                return
+            if code in ("ok", "hold_still", "done"):
+                return
+            spoken.update(code=code, at=now)
+            self.voice.say(self.window.t.t(f"face.prompt.{code}"), self.flow.language,
+                           slow=self.flow.elderly)
 
         def show_latest() -> None:
             frame, state = latest.pop("frame", None), latest.pop("state", None)
@@ -261,6 +273,7 @@ class KioskApp:
             h, w = frame.shape[:2]
             image = QImage(frame.data, w, h, 3 * w, QImage.Format_BGR888).copy()
             screen.show_frame(image, state.prompt_code, state.progress)
+            say_prompt(state.prompt_code)
 
         def on_update(frame, state) -> None:  # camera thread
             pending = "frame" in latest

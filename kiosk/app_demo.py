@@ -147,6 +147,9 @@ def stage_screen(app: KioskApp, name: str) -> None:
     flow.start()
     if name == "home":
         return
+    if name == "help":
+        flow.open_help()
+        return
     if name == "search":
         flow.open_search()
         screen = app.window.current_screen()

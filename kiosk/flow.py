@@ -32,6 +32,7 @@ class Step(enum.StrEnum):
     ATTRACT = "attract"
     HOME = "home"
     SEARCH = "search"
+    HELP = "help"
     INTRO = "intro"
     PLACE_CARD = "place_card"
     PIN = "pin"
@@ -233,9 +234,14 @@ class Flow:
             self.touch()
             self._go(Step.SEARCH)
 
+    def open_help(self) -> None:
+        if self.step is Step.HOME:
+            self.touch()
+            self._go(Step.HELP)
+
     def back(self) -> None:
         self.touch()
-        if self.step in (Step.INTRO, Step.SEARCH, Step.RESULT, Step.ERROR):
+        if self.step in (Step.INTRO, Step.SEARCH, Step.HELP, Step.RESULT, Step.ERROR):
             self._go(Step.HOME)
         elif self.step in (Step.PLACE_CARD, Step.PIN, Step.FACE, Step.INPUTS):
             self._go(Step.INTRO)

@@ -22,6 +22,8 @@ _KEYS = {
     Step.RATING: ("rating.title",),
     Step.GOODBYE: ("goodbye.title", "goodbye.hint"),
     Step.OUT_OF_SERVICE: ("out_of_service.title", "out_of_service.hint"),
+    Step.HELP: ("help.title", "help.text"),
+    Step.SEARCH: ("search.title", "search.hint"),
 }
 
 

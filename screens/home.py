@@ -17,7 +17,8 @@ class HomeScreen(Screen):
         self.page = 0
         self.title = label(kind="title")
         self.search_button = button(on_click=self.flow.open_search, role="primary", name="search")
-        self.row(self.title, self.search_button)
+        self.help_button = button(on_click=self.flow.open_help, name="help")
+        self.row(self.title, self.search_button, self.help_button)
         self.hot_title = label(kind="subtitle")
         self.box.addWidget(self.hot_title)
         self.hot_grid = QGridLayout()
@@ -64,6 +65,7 @@ class HomeScreen(Screen):
         per_page = sizes(self.flow.elderly).tiles_per_page
         self.title.setText(t.t("home.title"))
         self.search_button.setText(t.t("home.search"))
+        self.help_button.setText(t.t("home.help"))
         self.hot_title.setText(t.t("home.hot"))
         clear_layout(self.hot_grid)
         hot = catalog.hot()[: 2 if self.flow.elderly else 6]

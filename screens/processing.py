@@ -53,3 +53,10 @@ class OutOfServiceScreen(MessageScreen):
 
     name = "out_of_service"
     title_key, hint_key = "out_of_service.title", "out_of_service.hint"
+
+
+class HelpScreen(MessageScreen):
+    """How the terminal works, in three steps, and where a person can help."""
+
+    name = "help"
+    title_key, hint_key = "help.title", "help.text"

