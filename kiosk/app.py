@@ -283,6 +283,10 @@ class KioskApp:
 
         self.face_step = FaceStep(self.devices.camera, on_update,
                                   self.bridge.on_gui(self.flow.face_captured))
+        from kiosk.qr_scan import QrScanner
+
+        self.qr_scanner = QrScanner(self.devices.camera, self.bridge.on_gui(self.flow.qr_found))
+        self.flow.can_scan = True
 
         def follow(flow) -> None:
             wanted = flow.step is Step.FACE and flow.face_problem is None
@@ -290,6 +294,11 @@ class KioskApp:
                 self.face_step.start()
             elif not wanted and self.face_step.active:
                 self.face_step.stop()
+            scanning = flow.scan_field is not None
+            if scanning and not self.qr_scanner.active:
+                self.qr_scanner.start()
+            elif not scanning and self.qr_scanner.active:
+                self.qr_scanner.stop()
 
         self.flow.on_change(follow)
 

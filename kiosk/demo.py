@@ -51,11 +51,13 @@ class DemoRig:
             raise
         return self
 
-    def camera_clip(self, kind: str) -> str:
-        """Write a face clip with the camera simulator; returns its camera:// URI."""
+    def camera_clip(self, kind: str, *extra: str) -> str:
+        """Write a clip (a face, or ``qr`` with ``--text``) with the camera simulator; returns
+        its camera:// URI."""
         clip = self.work_dir / f"camera-{kind}.avi"
         out = subprocess.run([sys.executable, "-m", "simulators.cli", "camera", "--kind", kind,
-                              "--out", str(clip)], capture_output=True, text=True, timeout=120)
+                              "--out", str(clip), *extra], capture_output=True, text=True,
+                             timeout=120)
         if out.returncode != 0:
             raise SimulatorError(f"camera clip {kind}: {out.stderr.strip()[-1000:]}")
         return out.stdout.strip()

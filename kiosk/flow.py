@@ -112,6 +112,9 @@ class Flow:
         self.pin_problem: tuple[str, dict] | None = None  # (i18n key, values) on the PIN screen
         self.face_problem: str | None = None  # i18n key on the face screen
         self.input_errors: dict[str, dict[str, str]] = {}  # field -> message per language
+        self.scan_field: str | None = None  # the input being read from a receipt's QR code
+        self.scanned: dict[str, str] = {}  # field -> value read, for the inputs screen to take
+        self.can_scan = False  # the app sets it when a camera can read QR codes
         self.countdown_remaining: float | None = None
         self.maintenance = False  # central ops closed this terminal (out-of-service screen)
         self.network_down = False  # central unreachable: the banner says what still works
@@ -134,6 +137,7 @@ class Flow:
     def _go(self, step: Step) -> None:
         log.info("step %s -> %s", self.step, step)
         self.step = step
+        self.scan_field = None
         self.entered_at = self.clock()
         self.countdown_remaining = None
         self._changed()
@@ -364,6 +368,20 @@ class Flow:
         errors = ServiceRun(service, None).validate({name: value})
         return field.error(self.language) if name in errors else None
 
+    def scan_qr(self, field: str | None) -> None:
+        """Start (or with None, stop) reading ``field`` from a QR code held to the camera."""
+        if self.step is Step.INPUTS:
+            self.touch()
+            self.scan_field = field
+            self._changed()
+
+    def qr_found(self, value: str) -> None:
+        if self.step is Step.INPUTS and self.scan_field is not None:
+            self.touch()
+            self.scanned[self.scan_field] = value
+            self.scan_field = None
+            self._changed()
+
     def submit_inputs(self, values: dict[str, str]) -> None:
         if self.step is not Step.INPUTS or self.session is None:
             return
@@ -567,6 +585,7 @@ class Flow:
         self.error_key = None
         self.error_detail = ""
         self.card_problem = None
+        self.scanned = {}
         for callback in list(self._session_end_listeners):
             callback(reason)
         if say_goodbye:

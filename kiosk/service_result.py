@@ -159,7 +159,10 @@ class ServiceResult:
             "reference": self.reference,
             "terminal_id": terminal_id,
             "printed_at": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-            "progress_url": PROGRESS_URL.format(reference=self.reference),
+            # the QR a resident brings back to check progress: the application number when
+            # central gave one (a submission), else the reference
+            "progress_url": PROGRESS_URL.format(
+                reference=self.fields.get("application_number") or self.reference),
             "summary": self.summary(lang),
             "lang": lang,
         }

@@ -33,6 +33,8 @@ class InputsScreen(Screen):
         self.pad_box.setContentsMargins(0, 0, 0, 0)
         self.box.addWidget(self.pad_area)
         self.box.addStretch(1)
+        self.scan_button = button(on_click=self._toggle_scan, name="scan_qr")
+        self.box.addWidget(self.scan_button)
         self.back_button = button(on_click=self._previous, name="back")
         self.next_button = button(on_click=self._next, role="primary", name="next_field")
         self.row(self.back_button, self.next_button)
@@ -63,6 +65,10 @@ class InputsScreen(Screen):
         self._show_value()
         if field.kind == "plate" and len(self.values[field.name]) <= 1:
             self._build_pad(field)  # the province row comes and goes with the first character
+
+    def _toggle_scan(self) -> None:
+        field = self._field()
+        self.flow.scan_qr(None if self.flow.scan_field else field.name)
 
     def _choose(self, value: str) -> None:
         self.values[self._field().name] = value
@@ -102,6 +108,8 @@ class InputsScreen(Screen):
             self.clear()
             self._service_id = service.id
         field = self._field()
+        if field.name in self.flow.scanned:  # read from the receipt's QR code
+            self.values[field.name] = self.flow.scanned.pop(field.name)
         self.title.setText(service.name(lang))
         self.progress.setText(t.t("inputs.progress", n=self.index + 1, total=len(self.fields)))
         self.field_label.setText(field.label(lang))
@@ -116,6 +124,12 @@ class InputsScreen(Screen):
         last = self.index + 1 >= len(self.fields)
         self.next_button.setText(t.t("inputs.confirm" if last else "inputs.next"))
         self.next_button.setVisible(field.kind != "choice")
+        scanning = self.flow.scan_field == field.name
+        self.scan_button.setVisible(field.kind == "application_number" and self.flow.can_scan)
+        self.scan_button.setText(t.t("inputs.scan_stop" if scanning else "inputs.scan"))
+        if scanning:
+            self.problem.setText(t.t("inputs.scan_hint"))
+            self.problem.setVisible(True)
 
     def _show_value(self) -> None:
         field = self._field()

@@ -121,15 +121,35 @@ def read_clip(path: Path) -> list[np.ndarray]:
 
 
 
+def make_qr_frames(text: str, n: int = FRAMES) -> list[np.ndarray]:
+    """A receipt's QR code held up to the camera, swaying a little, on a grey room."""
+    code = cv2.QRCodeEncoder.create().encode(text)
+    code = cv2.resize(code, (264, 264), interpolation=cv2.INTER_NEAREST)
+    paper = cv2.copyMakeBorder(code, 28, 28, 28, 28, cv2.BORDER_CONSTANT, value=255)
+    paper = cv2.cvtColor(paper, cv2.COLOR_GRAY2BGR)
+    frames = []
+    for i in range(n):
+        frame = np.full((SIZE[1], SIZE[0], 3), 120, np.uint8)
+        dx, dy = _sway(i)
+        x, y = int(SIZE[0] / 2 - paper.shape[1] / 2 + dx), int(SIZE[1] / 2 - paper.shape[0] / 2 + dy)
+        frame[y:y + paper.shape[0], x:x + paper.shape[1]] = paper
+        frames.append(frame)
+    return frames
+
+
 def register(sub) -> None:
-    p = sub.add_parser("camera", help="write a camera clip (a face feed) for camera:///PATH")
-    p.add_argument("--kind", default="live", choices=CLIP_KINDS)
+    p = sub.add_parser("camera", help="write a camera clip (a face, or a QR code) for camera:///PATH")
+    p.add_argument("--kind", default="live", choices=(*CLIP_KINDS, "qr"))
+    p.add_argument("--text", default="https://zwfw.example.gz.cn/v/GZ20261124000123",
+                   help="what the QR code says (--kind qr)")
     p.add_argument("--out", required=True, help="the .avi file to write")
     p.add_argument("--frames", type=int, default=FRAMES * 2)
     p.set_defaults(func=_run)
 
 
 def _run(args) -> int:
-    path = write_clip(Path(args.out), make_frames(args.kind, n=args.frames))
+    frames = (make_qr_frames(args.text, n=args.frames) if args.kind == "qr"
+              else make_frames(args.kind, n=args.frames))
+    path = write_clip(Path(args.out), frames)
     print(f"camera://{path.resolve()}", flush=True)
     return 0
