@@ -9,7 +9,7 @@ from kiosk.i18n import LANGUAGES, Translator, load_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [*ROOT.glob("screens/*.py"), *(ROOT / "kiosk" / f for f in (
-    "flow.py", "app.py", "central.py", "service_run.py", "effects.py", "guidance.py",
+    "flow.py", "flow_gates.py", "app.py", "central.py", "service_run.py", "effects.py", "guidance.py",
     "app_demo.py"))]
 KEY_RE = re.compile(r"""["']((?:app|lang|common|attract|home|search|help|banner|intro|place_card|card|pin|face|inputs|processing|result|printing|take|rating|goodbye|error|errors|timeout|central|service|out_of_service)\.[a-z_]+)["']""")
 
