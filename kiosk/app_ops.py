@@ -64,7 +64,7 @@ class Operations:
             access=TechnicianAccess(app.config.path("ops", "technician_state"), audit=app.outbox,
                                     terminal_id=app.config.terminal["id"]),
             checks=lambda: run_doctor(app.config, devices=app.devices.all(), client=app.client,
-                                      settle=1.0),
+                                      settle=1.0, live=True),
             actions=self._test_actions())
 
     # -- lifecycle ---------------------------------------------------------------------------

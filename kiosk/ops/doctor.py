@@ -64,9 +64,11 @@ def _bounded(fn: Callable[[], Any], timeout: float, what: str) -> Any:
     return box.get("value")
 
 
-def check_device(name: str, device: Any, *, settle: float = 3.0) -> Check:
-    """Open, wait until it stops ``starting``, read the status, close."""
+def check_device(name: str, device: Any, *, settle: float = 3.0, live: bool = False) -> Check:
+    """Open, wait until it stops ``starting``, read the status, close (``live``: status only)."""
     def probe() -> dict[str, Any]:
+        if live:  # the app's own device: closing it would leave residents without it
+            return device.status().to_json()
         device.open()
         try:
             deadline = time.monotonic() + settle
@@ -160,8 +162,9 @@ def central_client(config: Config) -> Any:
 
 
 def run_doctor(config: Config, *, devices: dict[str, Any] | None = None,
-               client: Any = None, settle: float = 3.0) -> list[Check]:
-    """Every check, in the order a technician would go through them."""
+               client: Any = None, settle: float = 3.0, live: bool = False) -> list[Check]:
+    """Every check, in the order a technician would go through them. ``live``: the devices
+    are the running kiosk's own — read their status, never open or close them."""
     checks: list[Check] = []
     if devices is None:
         from kiosk.app import build_devices
@@ -175,7 +178,7 @@ def run_doctor(config: Config, *, devices: dict[str, Any] | None = None,
             checks.append(Check("devices", "device", False, f"{type(exc).__name__}: {exc}"))
             devices = {}
     for name, device in devices.items():
-        checks.append(check_device(name, device, settle=settle))
+        checks.append(check_device(name, device, settle=settle, live=live))
     own_client = client is None
     if own_client:
         try:

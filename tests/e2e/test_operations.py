@@ -154,3 +154,16 @@ def test_network_banner_follows_central(app, rig, qtbot):
     assert "离线" in banner.text()
     admin(rig, "faults", down=False)
     qtbot.waitUntil(lambda: not banner.isVisible(), timeout=10000)
+
+
+def test_technician_checks_leave_the_residents_devices_open(app, rig, qtbot):
+    """Checking from technician mode reads the live devices; the next resident's card works."""
+    app.ops.technician.attempt("246810")
+    checks = app.ops.technician.run_checks()
+    assert any(c.name == "device:idcard" and c.ok for c in checks)
+    app.ops.technician.leave()
+    app.flow.start()
+    app.flow.choose_service("rs_jfmx")
+    app.flow.confirm_intro()
+    rig.place_card()
+    qtbot.waitUntil(lambda: app.flow.step is Step.INPUTS, timeout=10000)
