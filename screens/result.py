@@ -13,6 +13,7 @@ class ResultScreen(Screen):
 
     def __init__(self, flow, parent=None):
         super().__init__(flow, parent)
+        self.box.setContentsMargins(24, 40, 24, 40)  # a wide table needs the width more than air
         self.page = 0
         self.title = label(kind="title")
         self.person = label(kind="hint")
@@ -144,7 +145,7 @@ class ResultScreen(Screen):
         if count == 0 or available <= 0:
             return None
         body, bold = self.table.fontMetrics(), self.table.horizontalHeader().fontMetrics()
-        pad = 24
+        pad = 24 + 2 * 4  # Qt's own cell margins + the theme's item padding
         natural, minimum = [], []
         for c in range(count):
             texts = [row[c] for row in rows if c < len(row)]
