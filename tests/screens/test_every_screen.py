@@ -4,15 +4,16 @@ no touch target below the goal, and no two buttons on top of each other."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from PySide6.QtCore import QPoint, QRect
-from PySide6.QtWidgets import QLabel, QPushButton
+from PySide6.QtWidgets import QLabel, QPushButton, QStyle, QTableWidget
 
 from kiosk.app import KioskApp
 from kiosk.app_demo import SCREEN_NAMES, snapshot, stage_screen
 from kiosk.demo import DemoRig
-from screens.theme import sizes
+from screens.theme import sizes, stylesheet
 
 MODES = [(lang, elderly) for lang in ("zh_CN", "zh_HK", "en") for elderly in (False, True)]
 
@@ -47,6 +48,22 @@ def problems(window, elderly: bool) -> list[str]:
         if rect_in_window(a, window).intersects(rect_in_window(b, window)):
             found.append(f"buttons overlap: {a.text() or a.accessibleName()!r} / "
                          f"{b.text() or b.accessibleName()!r}")
+    for table in window.findChildren(QTableWidget):
+        if not table.isVisibleTo(window):
+            continue
+        metrics = table.fontMetrics()
+        # what the cell really spends beside its text: the theme's padding and Qt's own margin
+        padding = int(re.search(r"QTableWidget::item \{\s*padding: 0px (\d+)px",
+                                stylesheet(elderly)).group(1))
+        margin = table.style().pixelMetric(QStyle.PM_FocusFrameHMargin, None, table) + 1
+        for r in range(table.rowCount()):
+            for c in range(table.columnCount()):
+                item = table.item(r, c)
+                text = item.text() if item else ""
+                if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+                    continue  # Chinese text wraps between characters
+                if metrics.horizontalAdvance(text) + 2 * (padding + margin) > table.columnWidth(c):
+                    found.append(f"table cell cut: {text!r} ({table.columnWidth(c)} px)")
     for lbl in window.findChildren(QLabel):
         if not lbl.isVisibleTo(window) or not lbl.text().strip():
             continue
