@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import cv2
+
+from kiosk.camera_tap import CameraTap
 
 log = logging.getLogger(__name__)
 APPLICATION_NUMBER = re.compile(r"[A-Z]{2}\d{14}")
@@ -22,29 +23,18 @@ def application_number_in(text: str) -> str | None:
     return found[-1] if found else None
 
 
-class QrScanner:
+class QrScanner(CameraTap):
     def __init__(self, camera: Any, on_found: Callable[[str], None], *, every: int = 3) -> None:
         self.on_found = on_found
         self.every = every
         self._detector = cv2.QRCodeDetector()
-        self._active = threading.Event()
         self._count = 0
-        camera.on_frame(self._frame)
+        super().__init__(camera)
 
-    def start(self) -> None:
+    def reset(self) -> None:
         self._count = 0
-        self._active.set()
 
-    def stop(self) -> None:
-        self._active.clear()
-
-    @property
-    def active(self) -> bool:
-        return self._active.is_set()
-
-    def _frame(self, frame: Any) -> None:
-        if not self._active.is_set():
-            return
+    def look(self, frame: Any) -> None:
         self._count += 1
         if self._count % self.every:
             return
@@ -54,6 +44,6 @@ class QrScanner:
             log.debug("QR decode failed: %s", exc)
             return
         number = application_number_in(text)
-        if number and self._active.is_set():
-            self._active.clear()
+        if number:
+            self.stop()
             self.on_found(number)
