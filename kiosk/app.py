@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
@@ -361,6 +361,9 @@ def wait_until(predicate, timeout: float, step_ms: int = 20) -> bool:
     app = QApplication.instance()
     while time.monotonic() < deadline:
         app.processEvents()
+        # outside exec() Qt never runs deleteLater by itself: without this, every rebuilt
+        # tile list of a scripted visit or a screenshot run would stay alive
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
         if predicate():
             return True
         time.sleep(step_ms / 1000)

@@ -28,7 +28,6 @@ from kiosk.session import Session
 from kiosk.steps import (  # noqa: F401 - Step is imported from here by screens and tests
     _BUSY_STEPS,
     _CARD_NEEDED_STEPS,
-    FACE_ATTEMPTS,
     GOODBYE_SECONDS,
     RATING_LEVELS,
     Step,

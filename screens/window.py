@@ -14,15 +14,15 @@ from screens.finish import ErrorScreen, RatingScreen, TakeDocumentsScreen
 from screens.home import HomeScreen
 from screens.inputs import InputsScreen
 from screens.intro import IntroScreen
-from screens.pin import PinScreen
-from screens.place_card import PlaceCardScreen
-from screens.processing import (
+from screens.messages import (
     GoodbyeScreen,
     HelpScreen,
     OutOfServiceScreen,
     PrintingScreen,
     ProcessingScreen,
 )
+from screens.pin import PinScreen
+from screens.place_card import PlaceCardScreen
 from screens.qt import (
     QApplication,
     QEvent,
