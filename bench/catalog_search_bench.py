@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.catalog import Catalog  # noqa: E402
+from kiosk.catalog.services import Catalog  # noqa: E402
 
 QUERIES = [
     ("sbjf", "zh_CN"), ("shebaojiaofei", "zh_CN"), ("shebaojf", "zh_CN"), ("个人社保缴费明细", "zh_CN"),

@@ -168,8 +168,9 @@ def cpu_of(pid: int) -> float:
 
 
 def bench_drain(d: Path, n: int, batch: int) -> dict:
-    from kiosk.central import CentralClient, CentralUnavailable
-    from kiosk.signing import load_key
+    from kiosk.central.client import CentralClient
+    from kiosk.central.errors import CentralUnavailable
+    from kiosk.central.signing import load_key
 
     db = d / f"drain-{batch}.sqlite"
     with Outbox(db, key=KEY, max_rows=None, max_bytes=None) as box:

@@ -85,15 +85,15 @@ class VirtualClock:
 
 def real_result(rig_dir: Path) -> tuple[Any, Any, Any]:
     """Start the central simulator, return (rig, config, one real rs_jfmx ServiceResult)."""
-    from kiosk.app_demo import demo_identity
-    from kiosk.catalog import Catalog
-    from kiosk.demo import DemoRig
-    from kiosk.effects import VisitEffects
+    from kiosk.catalog.services import Catalog
+    from kiosk.demo.rig import DemoRig
+    from kiosk.demo.visit import demo_identity
+    from kiosk.visit.effects import VisitEffects
 
     rig = DemoRig(rig_dir).start(devices=False)
     config = rig.config()
-    from kiosk.app import read_terminal_key
-    from kiosk.central import CentralClient
+    from kiosk.central.client import CentralClient
+    from kiosk.parts import read_terminal_key
 
     client = CentralClient(config.central["url"], config.terminal["id"],
                            read_terminal_key(config))
@@ -176,8 +176,8 @@ Wait = Callable[[], bool]
 def visit(app: Any, clock: VirtualClock, identity: Any, n: int, home_dept: str) -> Iterator[Wait]:
     """One resident's visit. Each ``yield`` hands control back to the event loop until the
     yielded condition holds (the step rendered, or the worker's answer arrived)."""
-    from kiosk.app_demo import click
-    from kiosk.flow import GOODBYE_SECONDS, Step
+    from kiosk.demo.visit import click
+    from kiosk.visit.flow import GOODBYE_SECONDS, Step
 
     flow = app.flow
 
@@ -334,8 +334,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.every % 10:
         parser.error("--every must be a multiple of 10 (the senior-mode rotation)")
-    from kiosk.app import Devices, KioskApp
-    from kiosk.app_demo import demo_identity
+    from kiosk.app.kiosk_app import KioskApp
+    from kiosk.demo.visit import demo_identity
+    from kiosk.parts import Devices
 
     with tempfile.TemporaryDirectory() as tmp:
         rig, config, result = real_result(Path(tmp) / "rig")

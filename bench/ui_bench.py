@@ -91,9 +91,9 @@ class Bench:
     def __init__(self, result: Any, width: int, height: int) -> None:
         from PySide6.QtCore import QEvent, QObject
 
-        from kiosk.app import qt_application
-        from kiosk.catalog import Catalog
-        from kiosk.flow import Flow
+        from kiosk.app.kiosk_app import qt_application
+        from kiosk.catalog.services import Catalog
+        from kiosk.visit.flow import Flow
         from screens.window import KioskWindow
 
         self.app = qt_application()
@@ -167,7 +167,7 @@ class Bench:
 
     # -- one pass over every screen -----------------------------------------------------------
     def round(self, lang: str, elderly: bool, identity: Any, ss_identity: Any) -> None:
-        from kiosk.flow import GOODBYE_SECONDS, Step
+        from kiosk.visit.flow import GOODBYE_SECONDS, Step
 
         flow, sw = self.flow, self.switch
         period = {"period": "2025-01/2026-10"}
@@ -242,7 +242,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def run(result: Any, screen: dict, rounds: int) -> tuple[Bench, float]:
-    from kiosk.app_demo import demo_identity
+    from kiosk.demo.visit import demo_identity
 
     identity = demo_identity()
     ss_identity = dataclasses.replace(identity, source="ss_card")

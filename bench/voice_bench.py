@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.voice import Voice, VoiceSink  # noqa: E402
+from kiosk.voice.speaker import Voice, VoiceSink  # noqa: E402
 
 TEXTS = {
     "zh_CN": "请把身份证放在感应区，然后看着摄像头。",

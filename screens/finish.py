@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kiosk.flow import RATING_LEVELS
 from kiosk.i18n import Translator
+from kiosk.visit.flow import RATING_LEVELS
 from screens.qt import Qt
 from screens.widgets import Screen, button, label
 

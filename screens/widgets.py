@@ -19,8 +19,8 @@ from screens.qt import (
 )
 
 if TYPE_CHECKING:
-    from kiosk.flow import Flow
     from kiosk.i18n import Translator
+    from kiosk.visit.flow import Flow
 
 
 def button(text: str = "", on_click: Callable[[], None] | None = None, *, role: str = "",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from kiosk.flow import Flow, Step
 from kiosk.i18n import LANGUAGES, Translator
+from kiosk.visit.flow import Flow, Step
 from screens.attract import HIDDEN_CORNER as CORNER
 from screens.attract import AttractScreen
 from screens.face import FaceScreen

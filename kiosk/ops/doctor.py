@@ -151,8 +151,8 @@ def check_outbox(path: Path) -> Check:
 
 def central_client(config: Config) -> Any:
     """The terminal's signed client, built from config (no retries: the doctor reports)."""
-    from kiosk.central import CentralClient
-    from kiosk.signing import load_key
+    from kiosk.central.client import CentralClient
+    from kiosk.central.signing import load_key
 
     key = load_key(config.path("central", "key_file"))
     c = config.central
@@ -167,7 +167,7 @@ def run_doctor(config: Config, *, devices: dict[str, Any] | None = None,
     are the running kiosk's own — read their status, never open or close them."""
     checks: list[Check] = []
     if devices is None:
-        from kiosk.app import build_devices
+        from kiosk.parts import build_devices
 
         try:
             built = build_devices(config)

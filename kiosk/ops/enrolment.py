@@ -34,7 +34,8 @@ class Enrolment:
 def enroll(base_url: str, code: str, *, timeout: tuple[float, float] = (3.05, 10.0),
            ca_bundle: str | None = None) -> Enrolment:
     """Ask central for this terminal's identity. Goes through CentralClient like all HTTP."""
-    from kiosk.central import BadResponse, CentralClient, CentralError
+    from kiosk.central.client import CentralClient
+    from kiosk.central.errors import BadResponse, CentralError
 
     if not code.strip():
         raise EnrolmentError("an enrolment code is required")

@@ -113,7 +113,7 @@ class Heartbeat:
 
     def beat(self) -> BeatResult:
         """One heartbeat; never raises for central's or the outbox's failures."""
-        from kiosk.central import CentralError
+        from kiosk.central.errors import CentralError
 
         with self._beat_lock:
             body = self.payload()

@@ -83,7 +83,7 @@ def check_content(kind: str, source: Path) -> None:
     """Refuse content that would break terminals: a catalog that fails the catalog check,
     a config override that fails config validation."""
     if kind == "catalog":
-        from kiosk.catalog import Catalog, CatalogError
+        from kiosk.catalog.services import Catalog, CatalogError
 
         try:
             Catalog.load(source)

@@ -1,4 +1,4 @@
-"""Checks the terminal's request signature (independent of kiosk.signing, same contract).
+"""Checks the terminal's request signature (independent of kiosk.central.signing, same contract).
 
 HMAC-SHA256 over ``METHOD\\nTARGET\\nTIMESTAMP\\nNONCE\\nSHA256(BODY)``; stale timestamps
 (> 300 s either way) and nonces seen before are refused, so a captured request cannot be replayed.

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from kiosk.cli import main
+from kiosk.cli.main import main
 
 KEYS = {"frames", "fps", "faces", "best_quality"}
 

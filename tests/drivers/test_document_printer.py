@@ -8,7 +8,7 @@ import pytest
 from drivers.base import DeviceState
 from drivers.document_printer import DocumentPrinter, fault_from_reasons
 from drivers.receipt_printer import PrinterError
-from kiosk.cli import main
+from kiosk.cli.main import main
 from kiosk.documents.a4 import render_a4
 from kiosk.documents.a4_templates import sample_a4_context
 

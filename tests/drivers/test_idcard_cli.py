@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from kiosk.commands.idcard import JSON_KEYS
+from kiosk.cli.idcard import JSON_KEYS
 from tests.fixtures.idcard import card_path
 
 

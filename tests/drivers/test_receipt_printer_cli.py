@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.cli import main
+from kiosk.cli.main import main
 
 
 def test_receipt_test_prints_and_exits_0(printer_sim, capsys):

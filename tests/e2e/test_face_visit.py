@@ -8,9 +8,9 @@ import requests
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from kiosk.app import KioskApp
-from kiosk.demo import DemoRig
-from kiosk.flow import Step
+from kiosk.app.kiosk_app import KioskApp
+from kiosk.demo.rig import DemoRig
+from kiosk.visit.flow import Step
 
 pytestmark = pytest.mark.e2e
 SERVICE = "mz_hyjl"  # 婚姻登记记录查询: card + face, nothing to type

@@ -8,10 +8,10 @@ import requests
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from kiosk.app import KioskApp
-from kiosk.demo import DemoRig
-from kiosk.flow import Step
+from kiosk.app.kiosk_app import KioskApp
+from kiosk.demo.rig import DemoRig
 from kiosk.ops.technician import TechnicianAccess
+from kiosk.visit.flow import Step
 
 pytestmark = pytest.mark.e2e
 TERMINAL = "GZ-DEMO-0001"
@@ -109,7 +109,7 @@ def test_taps_elsewhere_do_not_open_technician_mode(app, qtbot):
 
 def test_central_publishes_a_catalog_and_the_running_terminal_takes_it(rig, tmp_path, qtbot,
                                                                         tuf_repo):
-    from kiosk.ops_cli import main as kiosk_ops
+    from kiosk.ops.repository_cli import main as kiosk_ops
     from kiosk.paths import SERVICES_DIR
 
     source = tmp_path / "catalog"

@@ -7,10 +7,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from kiosk.app import KioskApp
-from kiosk.demo import DemoRig
-from kiosk.flow import Step
-from kiosk.qr_scan import application_number_in
+from kiosk.app.kiosk_app import KioskApp
+from kiosk.demo.rig import DemoRig
+from kiosk.visit.flow import Step
+from kiosk.visit.qr_scan import application_number_in
 
 pytestmark = pytest.mark.e2e
 NUMBER = "GZ20261124000123"

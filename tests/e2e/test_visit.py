@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QLabel, QPushButton, QTableWidget
 
-from kiosk.app import KioskApp
-from kiosk.demo import DEMO_CARD, DemoRig
-from kiosk.flow import Step
+from kiosk.app.kiosk_app import KioskApp
+from kiosk.demo.rig import DEMO_CARD, DemoRig
+from kiosk.visit.flow import Step
 
 pytestmark = pytest.mark.e2e
 RESIDENT = json.loads(DEMO_CARD.read_text(encoding="utf-8"))

@@ -9,8 +9,8 @@ from kiosk.i18n import LANGUAGES, Translator, load_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [*ROOT.glob("screens/*.py"), *(ROOT / "kiosk" / f for f in (
-    "flow.py", "flow_gates.py", "app.py", "central.py", "service_run.py", "effects.py", "guidance.py",
-    "app_demo.py"))]
+    "visit/flow.py", "visit/gates.py", "app/kiosk_app.py", "central/client.py", "central/errors.py",
+    "visit/service_run.py", "visit/effects.py", "voice/guidance.py", "demo/visit.py"))]
 KEY_RE = re.compile(r"""["']((?:app|lang|common|attract|home|search|help|banner|intro|place_card|card|pin|face|inputs|processing|result|printing|take|rating|goodbye|error|errors|timeout|central|service|out_of_service)\.[a-z_]+)["']""")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.central import CentralUnavailable, RateLimited, Unauthorized
+from kiosk.central.errors import CentralUnavailable, RateLimited, Unauthorized
 from offline_queue import Outbox
 from offline_queue.sync import SyncWorker
 
@@ -116,8 +116,8 @@ def test_sync_without_the_outbox_key_refuses_instead_of_killing_items(paths, cen
 
 
 def test_worker_thread_through_central_client_survives_faults(paths, central):
-    from kiosk.central import CentralClient
-    from kiosk.signing import load_key
+    from kiosk.central.client import CentralClient
+    from kiosk.central.signing import load_key
 
     db, _ = paths
     client = CentralClient(central.url, "GZ-DEMO-0001", load_key(ROOT / "config" / "demo-terminal.key"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kiosk.announcements import load_announcements
-from kiosk.app import qt_application
-from kiosk.catalog import Catalog
-from kiosk.flow import Flow
+from kiosk.app.kiosk_app import qt_application
+from kiosk.catalog.services import Catalog
+from kiosk.visit.flow import Flow
 from screens.window import KioskWindow
 
 

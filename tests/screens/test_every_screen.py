@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import QLabel, QPushButton, QStyle, QTableWidget
 
-from kiosk.app import KioskApp
-from kiosk.app_demo import SCREEN_NAMES, snapshot, stage_screen
-from kiosk.demo import DemoRig
+from kiosk.app.kiosk_app import KioskApp
+from kiosk.demo.rig import DemoRig
+from kiosk.demo.visit import SCREEN_NAMES, snapshot, stage_screen
 from screens.theme import sizes, stylesheet
 
 MODES = [(lang, elderly) for lang in ("zh_CN", "zh_HK", "en") for elderly in (False, True)]

@@ -7,9 +7,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QPushButton
 
-from kiosk.app import qt_application
-from kiosk.catalog import Catalog
-from kiosk.flow import Flow, Step
+from kiosk.app.kiosk_app import qt_application
+from kiosk.catalog.services import Catalog
+from kiosk.visit.flow import Flow, Step
 from screens.window import KioskWindow
 
 

@@ -103,7 +103,7 @@ def test_every_operation_conforms(central_sim, central_client, recorder):
 
 
 def _raw(sim, method: str, target: str, body=None, *, sign: bool = True) -> requests.Response:
-    from kiosk.signing import load_key, sign_headers
+    from kiosk.central.signing import load_key, sign_headers
     from tests.fixtures.central import DEMO_KEY_FILE, DEMO_TERMINAL
 
     data = b"" if body is None else json.dumps(body).encode()

@@ -1,0 +1,63 @@
+"""What can go wrong when the terminal talks to the central platform: one exception type per
+outcome a resident or technician must tell apart, each naming the resident's sentence.
+
+Kept apart from the client so that code that only catches them (the outbox's sync worker, the
+technician tools) does not load an HTTP stack."""
+
+from __future__ import annotations
+
+
+class CentralError(Exception):
+    """Base of every central-platform failure. ``message_key`` names the resident's sentence."""
+
+    message_key = "central.error"
+
+    def __init__(self, detail: str, *, status: int | None = None, code: str | None = None,
+                 retry_after: float | None = None):
+        super().__init__(detail)
+        self.detail, self.status, self.code, self.retry_after = detail, status, code, retry_after
+
+
+class CentralUnavailable(CentralError):
+    """Platform down: cannot connect, connection dropped, or 5xx."""
+
+    message_key = "central.unavailable"
+
+
+class CentralTimeout(CentralUnavailable):
+    """No connection or no answer within the call's timeout; ``phase`` is connect or read."""
+
+    message_key = "central.timeout"
+    phase = "read"
+
+
+class NotFound(CentralError):
+    message_key = "central.not_found"
+
+
+class NotEligible(CentralError):
+    """The platform says this resident cannot use this service (e.g. not a pensioner)."""
+
+    message_key = "central.not_eligible"
+
+
+class RateLimited(CentralError):
+    message_key = "central.rate_limited"
+
+
+class Unauthorized(CentralError):
+    """The platform rejected this terminal's signature or credentials: a technician's problem."""
+
+    message_key = "central.unauthorized"
+
+
+class Rejected(CentralError):
+    """The platform refused the request's content (400/409/422), e.g. a slot already full."""
+
+    message_key = "central.rejected"
+
+
+class BadResponse(CentralError):
+    """An answer we cannot use: not JSON, wrong shape, unexpected status."""
+
+    message_key = "central.bad_response"

@@ -1,0 +1,44 @@
+"""``kiosk technician set-pin|status``: set the technician PIN (stored hashed) on site."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("technician", help="technician PIN: set it, see the lockout state")
+    p.add_argument("action", choices=("set-pin", "status"))
+    p.add_argument("--config", help="configuration file (default: $KIOSK_CONFIG or built-in)")
+    p.add_argument("--pin-stdin", action="store_true",
+                   help="read the new PIN from standard input (for provisioning scripts)")
+    p.set_defaults(func=technician)
+
+
+def technician(args: argparse.Namespace) -> int:
+    from kiosk.cli.run import load_or_exit
+    from kiosk.ops.technician import TechnicianAccess, TechnicianError
+
+    config = load_or_exit(args.config)
+    access = TechnicianAccess(config.path("ops", "technician_state"),
+                              terminal_id=config.terminal["id"])
+    if args.action == "status":
+        until = access.locked_until()
+        print(f"pin set: {'yes' if access.has_pin else 'no'}; "
+              f"locked: {'until ' + str(until) if until else 'no'}")
+        return 0
+    if args.pin_stdin:
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = getpass.getpass("new technician PIN (6-12 digits): ")
+        if getpass.getpass("again: ") != pin:
+            print("kiosk technician: the two PINs differ; nothing changed", file=sys.stderr)
+            return 2
+    try:
+        access.set_pin(pin, by="cli")
+    except (TechnicianError, ValueError) as exc:
+        print(f"kiosk technician: {exc}", file=sys.stderr)
+        return 2
+    print("technician PIN set")
+    return 0

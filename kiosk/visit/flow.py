@@ -1,0 +1,422 @@
+"""The resident's visit as a Qt-free state machine.
+
+Screens observe the flow (``on_change``) and send intents (``start``, ``choose_service``,
+``card_read`` …); the flow never blocks: work outside it (central calls, printing, ratings)
+goes through :class:`Effects` on ``run_async``, and results come back as intents carrying the
+session they belong to, so a late answer can never show up in the next resident's visit.
+
+    attract ─▶ home ─▶ intro ─▶ place_card ─▶ processing ─▶ result ─▶ printing ─▶ take_documents
+       ▲                                                        │                       │
+       └──────────── session wiped ◀── goodbye ◀── rating ◀─────┴───────────────────────┘
+
+Any step can fail into ``error`` (a plain sentence and a way forward) and every step but
+attract, processing and printing ends in an idle-timeout countdown. What a service needs
+before it runs (card, PIN, face, inputs) is walked through in ``kiosk.visit.gates``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from drivers.identity import Identity
+from kiosk.visit.gates import Gates
+from kiosk.visit.session import Session
+from kiosk.visit.steps import _BUSY_STEPS, _CARD_NEEDED_STEPS, GOODBYE_SECONDS, RATING_LEVELS, Step
+
+log = logging.getLogger(__name__)
+
+
+class Effects(Protocol):
+    """What a visit needs from the world; each call may block (it runs off the GUI thread)."""
+
+    def run_service(self, service: Any, identity: Identity | None, inputs: dict[str, str]) -> Any: ...
+
+    def print_result(self, service: Any, result: Any, identity: Identity | None, lang: str,
+                     job_id: str) -> None: ...
+
+    def record_evaluation(self, payload: dict[str, Any]) -> None: ...
+
+    def verify_pin(self, pin: str) -> None: ...
+
+    def verify_face(self, identity: Identity, jpeg: bytes) -> bool: ...
+
+
+RunAsync = Callable[[Callable[[], Any], Callable[[Any], None], Callable[[BaseException], None]], None]
+
+
+def run_inline(fn: Callable[[], Any], on_done: Callable[[Any], None],
+               on_error: Callable[[BaseException], None]) -> None:
+    """``run_async`` for tests and scripts: do it now, on this thread."""
+    try:
+        value = fn()
+    except Exception as exc:
+        on_error(exc)
+    else:
+        on_done(value)
+
+
+class Flow(Gates):
+    """The visit's state. Read ``step``, ``session``, ``service``, ``error_key`` …; call intents."""
+
+    def __init__(self, catalog: Any, effects: Effects, *, run_async: RunAsync = run_inline,
+                 clock: Callable[[], float] = time.monotonic, language: str = "zh_CN",
+                 elderly: bool = False, idle_timeout: float = 60.0, countdown: float = 20.0,
+                 take_documents_timeout: float = 30.0) -> None:
+        self.catalog = catalog
+        self.effects = effects
+        self.run_async = run_async
+        self.clock = clock
+        self.default_language = language
+        self.language = language
+        self.elderly = elderly
+        self.idle_timeout = idle_timeout
+        self.countdown = countdown
+        self.take_documents_timeout = take_documents_timeout
+        self.step = Step.ATTRACT
+        self.session: Session | None = None
+        self.error_key: str | None = None  # i18n key of the sentence the error screen shows
+        self.error_detail: str = ""  # for technicians and logs, never shown to residents
+        self.card_problem: str | None = None  # i18n key shown on the place-card screen
+        self.pin_problem: tuple[str, dict] | None = None  # (i18n key, values) on the PIN screen
+        self.face_problem: str | None = None  # i18n key on the face screen
+        self.input_errors: dict[str, dict[str, str]] = {}  # field -> message per language
+        self.scan_field: str | None = None  # the input being read from a receipt's QR code
+        self.scanned: dict[str, str] = {}  # field -> value read, for the inputs screen to take
+        self.can_scan = False  # the app sets it when a camera can read QR codes
+        self.countdown_remaining: float | None = None
+        self.maintenance = False  # central ops closed this terminal (out-of-service screen)
+        self.network_down = False  # central unreachable: the banner says what still works
+        self.announcements: list[dict[str, str]] = []  # attract screen carousel, per language
+        self.entered_at = clock()
+        self._listeners: list[Callable[[Flow], None]] = []
+        self._session_end_listeners: list[Callable[[str], None]] = []
+
+    # -- observation ---------------------------------------------------------------------------
+    def on_change(self, callback: Callable[[Flow], None]) -> None:
+        self._listeners.append(callback)
+
+    def on_session_end(self, callback: Callable[[str], None]) -> None:
+        self._session_end_listeners.append(callback)
+
+    def _changed(self) -> None:
+        for callback in list(self._listeners):
+            callback(self)
+
+    def _go(self, step: Step) -> None:
+        log.info("step %s -> %s", self.step, step)
+        self.step = step
+        self.scan_field = None
+        self.entered_at = self.clock()
+        self.countdown_remaining = None
+        self._changed()
+
+    @property
+    def service(self) -> Any:
+        if self.session is None or self.session.service_id is None:
+            return None
+        return self.catalog.get(self.session.service_id)
+
+    @property
+    def auth(self) -> str:
+        """How the resident proves who they are for this service (catalog, or the fallback)."""
+        service = self.service
+        if service is None:
+            return "none"
+        return (self.session.auth_override if self.session else None) or service.auth
+
+    @property
+    def identity(self) -> Identity | None:
+        return self.session.identity if self.session else None
+
+    @property
+    def result(self) -> Any:
+        return self.session.result if self.session else None
+
+    # -- intents from the resident -------------------------------------------------------------
+    def touch(self) -> None:
+        """Any touch or key: the resident is still here."""
+        if self.session is not None:
+            self.session.touch(self.clock())
+            if self.countdown_remaining is not None:
+                self.countdown_remaining = None
+                self._changed()
+
+    more_time = touch
+
+    @property
+    def idle(self) -> bool:
+        """No resident mid-visit: remote commands and updates may run now."""
+        return self.session is None and self.step in (Step.ATTRACT, Step.OUT_OF_SERVICE)
+
+    def set_maintenance(self, on: bool) -> None:
+        """Close or reopen the terminal; a resident mid-visit finishes first."""
+        self.maintenance = on
+        if on and self.session is None and self.step is Step.ATTRACT:
+            self._go(Step.OUT_OF_SERVICE)
+        elif not on and self.step is Step.OUT_OF_SERVICE:
+            self._go(Step.ATTRACT)
+
+    def set_network(self, up: bool) -> None:
+        if self.network_down == up:
+            self.network_down = not up
+            self._changed()
+
+    def start(self) -> None:
+        if self.step not in (Step.ATTRACT, Step.GOODBYE) or self.maintenance:
+            return
+        now = self.clock()
+        self.session = Session(started=now, last_activity=now)
+        log.info("session %s started", self.session.id[:8])
+        self._go(Step.HOME)
+
+    def set_language(self, lang: str) -> None:
+        self.language = lang
+        self.touch()
+        self._changed()
+
+    def set_elderly(self, on: bool) -> None:
+        self.elderly = on
+        self.touch()
+        self._changed()
+
+    def choose_service(self, service_id: str) -> None:
+        if self.session is None:
+            self.start()
+        if self.step not in (Step.HOME, Step.SEARCH, Step.RESULT, Step.ERROR):
+            return
+        assert self.session is not None
+        self.catalog.get(service_id)  # raises KeyError for an unknown id: a screen bug
+        self.session.service_id = service_id
+        self.session.result = None
+        self.session.inputs = {}
+        self.session.inputs_done = False
+        self.session.auth_override = None
+        self.card_problem = None
+        self.touch()
+        self._go(Step.INTRO)
+
+    def confirm_intro(self) -> None:
+        if self.step is not Step.INTRO:
+            return
+        self.touch()
+        self._next_gate()
+
+    def open_search(self) -> None:
+        if self.step is Step.HOME:
+            self.touch()
+            self._go(Step.SEARCH)
+
+    def open_help(self) -> None:
+        if self.step is Step.HOME:
+            self.touch()
+            self._go(Step.HELP)
+
+    def back(self) -> None:
+        self.touch()
+        if self.step in (Step.INTRO, Step.SEARCH, Step.HELP, Step.RESULT, Step.ERROR):
+            self._go(Step.HOME)
+        elif self.step in (Step.PLACE_CARD, Step.PIN, Step.FACE, Step.INPUTS):
+            self._go(Step.INTRO)
+
+    def go_home(self) -> None:
+        if self.session is None or self.step in (Step.PROCESSING, Step.PRINTING):
+            return
+        self.touch()
+        self._go(Step.HOME)
+
+    def cancel(self) -> None:
+        """The resident leaves: wipe and say goodbye."""
+        if self.session is None:
+            return
+        self.end_session("cancelled")
+
+    def print_result(self) -> None:
+        if self.step is not Step.RESULT or self.session is None or self.session.printed:
+            return
+        self.touch()
+        session = self.session
+        # One job id per result: a double tap, or a retry, never prints twice.
+        if session.print_job_id is None:
+            session.print_job_id = f"{session.id[:12]}-{uuid.uuid4().hex[:8]}"
+        job_id = session.print_job_id
+        service, result, identity, lang = self.service, session.result, session.identity, self.language
+        self._go(Step.PRINTING)
+        self.run_async(lambda: self.effects.print_result(service, result, identity, lang, job_id),
+                       lambda _: self._print_done(session),
+                       lambda exc: self._print_failed(session, exc))
+
+    def finish(self) -> None:
+        """Done with the result without printing: on to the rating."""
+        if self.step in (Step.RESULT, Step.TAKE_DOCUMENTS):
+            self.touch()
+            self._go(Step.RATING)
+
+    def documents_taken(self) -> None:
+        if self.step is Step.TAKE_DOCUMENTS:
+            self._go(Step.RATING)
+
+    def rate(self, level: str, reasons: tuple[str, ...] = ()) -> None:
+        if self.step is not Step.RATING or self.session is None:
+            return
+        if level not in RATING_LEVELS:
+            raise ValueError(f"unknown rating {level!r}")
+        payload = {"session": self.session.id, "service": self.session.service_id,
+                   "level": level, "reasons": list(reasons), "language": self.language,
+                   "at": time.time()}
+        self.run_async(lambda: self.effects.record_evaluation(payload), lambda _: None,
+                       lambda exc: log.error("evaluation not recorded: %s", exc))
+        self.end_session("finished")
+
+    def skip_rating(self) -> None:
+        if self.step is Step.RATING:
+            self.end_session("finished")
+
+    # -- intents from devices ------------------------------------------------------------------
+    def card_read(self, identity: Identity) -> None:
+        """A reader produced an identity. Taken on the intro or place-card step only."""
+        waiting_after_pin = (self.step is Step.PIN and self.session is not None
+                             and self.session.identity is None)
+        if self.session is None or not (self.step in (Step.INTRO, Step.PLACE_CARD)
+                                        or waiting_after_pin):
+            log.info("card read on %s: not asked for, ignored", self.step)
+            return
+        service = self.service
+        if service is not None and self.auth == "ss_card+pin" and identity.source != "ss_card":
+            self.touch()
+            if self.step is Step.PLACE_CARD:
+                self.card_problem = "card.need_ss_card"
+                self._changed()
+            return
+        self.touch()
+        self.session.set_identity(identity)
+        self.card_problem = None
+        if self.step in (Step.PLACE_CARD, Step.PIN):
+            self._next_gate()
+        else:
+            self._changed()
+
+    def card_error(self, key: str, detail: str = "") -> None:
+        """A placed card could not become an identity (expired, misread…): say so, stay."""
+        if self.step is not Step.PLACE_CARD:
+            return
+        log.warning("card problem %s: %s", key, detail)
+        self.touch()
+        self.card_problem = key
+        self._changed()
+
+    def card_removed(self) -> None:
+        if self.session is None or self.session.identity is None:
+            return
+        if self.step in _CARD_NEEDED_STEPS:
+            self.end_session("card_removed")
+        elif self.step is Step.TAKE_DOCUMENTS:
+            self.documents_taken()
+
+    # -- clock ---------------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Called about once a second: idle countdown and the timed steps."""
+        now = self.clock()
+        if self.step is Step.GOODBYE:
+            if now - self.entered_at >= GOODBYE_SECONDS:
+                self._to_attract()
+            return
+        if self.session is None or self.step is Step.ATTRACT:
+            return
+        if self.step is Step.TAKE_DOCUMENTS and now - self.entered_at >= self.take_documents_timeout:
+            self._go(Step.RATING)
+            return
+        if self.step in _BUSY_STEPS:
+            return
+        idle = now - max(self.session.last_activity, self.entered_at)
+        if idle < self.idle_timeout:
+            if self.countdown_remaining is not None:
+                self.countdown_remaining = None
+                self._changed()
+            return
+        remaining = self.countdown - (idle - self.idle_timeout)
+        if remaining <= 0:
+            self.end_session("idle_timeout", say_goodbye=False)
+        else:
+            self.countdown_remaining = remaining
+            self._changed()
+
+    # -- internals -----------------------------------------------------------------------------
+    def _run_service(self) -> None:
+        assert self.session is not None
+        session = self.session
+        service, identity, inputs = self.service, session.identity, dict(session.inputs)
+        self._go(Step.PROCESSING)
+        self.run_async(lambda: self.effects.run_service(service, identity, inputs),
+                       lambda result: self._service_done(session, result),
+                       lambda exc: self._service_failed(session, exc))
+
+    def _current(self, session: Session, step: Step) -> bool:
+        """Is this answer still wanted? (not when the resident left or moved on)"""
+        return self.session is session and not session.ended and self.step is step
+
+    def _service_done(self, session: Session, result: Any) -> None:
+        if not self._current(session, Step.PROCESSING):
+            log.info("late service result dropped")
+            return
+        session.result = result
+        if not getattr(result, "queued", False):
+            self.network_down = False
+        session.printed = False
+        session.print_job_id = None
+        session.touch(self.clock())
+        self._go(Step.RESULT)
+
+    def _service_failed(self, session: Session, exc: BaseException) -> None:
+        if not self._current(session, Step.PROCESSING):
+            return
+        if getattr(exc, "message_key", "") in ("central.unavailable", "central.timeout"):
+            self.network_down = True
+        self._fail(getattr(exc, "message_key", None) or "errors.service_failed", exc)
+
+    def _print_done(self, session: Session) -> None:
+        if self.session is not session or session.ended:
+            return
+        session.printed = True
+        session.touch(self.clock())
+        self._go(Step.TAKE_DOCUMENTS)
+
+    def _print_failed(self, session: Session, exc: BaseException) -> None:
+        if self.session is not session or session.ended:
+            return
+        fault = getattr(exc, "fault", None)
+        key = {"paper_out": "errors.printer_paper_out", "cover_open": "errors.printer_unavailable",
+               "offline": "errors.printer_unavailable"}.get(fault or "", "errors.print_failed")
+        self._fail(key, exc)
+
+    def _fail(self, key: str, exc: BaseException | None = None) -> None:
+        self.error_key = key
+        self.error_detail = f"{type(exc).__name__}: {exc}" if exc else ""
+        log.error("visit error %s: %s", key, self.error_detail)
+        self._go(Step.ERROR)
+
+    def end_session(self, reason: str, say_goodbye: bool = True) -> None:
+        """Wipe the resident's data now; then goodbye (they chose to leave) or attract."""
+        session = self.session
+        if session is None:
+            return
+        log.info("session %s ended: %s", session.id[:8], reason)
+        session.end(reason)
+        self.session = None
+        self.error_key = None
+        self.error_detail = ""
+        self.card_problem = None
+        self.scanned = {}
+        for callback in list(self._session_end_listeners):
+            callback(reason)
+        if say_goodbye:
+            self._go(Step.GOODBYE)
+        else:
+            self._to_attract()
+
+    def _to_attract(self) -> None:
+        self.language = self.default_language
+        self._go(Step.OUT_OF_SERVICE if self.maintenance else Step.ATTRACT)

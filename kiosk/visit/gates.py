@@ -1,0 +1,163 @@
+"""What a service needs from the resident before it runs — a card, the social-security
+card's PIN, a face check, typed inputs (or one read from a receipt's QR code) — as the part
+of :class:`kiosk.visit.flow.Flow` that walks through them in order (``_next_gate``)."""
+
+from __future__ import annotations
+
+import logging
+
+from kiosk.visit.session import Session
+from kiosk.visit.steps import FACE_ATTEMPTS, Step
+
+log = logging.getLogger(__name__)
+
+
+class Gates:
+    """Mixed into Flow: every method here uses Flow's state and its ``_go``/``_fail``."""
+
+    def _next_gate(self) -> None:
+        """Go to the first thing this service still needs from the resident, or run it."""
+        session, service = self.session, self.service
+        assert session is not None and service is not None
+        auth = self.auth
+        if auth != "none" and session.identity is None:
+            self._go(Step.PLACE_CARD)
+        elif auth == "ss_card+pin" and not session.pin_ok:
+            self.pin_problem = None
+            self._go(Step.PIN)
+        elif auth == "id_card+face" and not session.face_ok:
+            self.face_problem = None
+            self._go(Step.FACE)
+        elif service.inputs and not session.inputs_done:
+            self.input_errors = {}
+            self._go(Step.INPUTS)
+        else:
+            self._run_service()
+
+    def submit_pin(self, pin: str) -> None:
+        if self.step is not Step.PIN or self.session is None:
+            return
+        self.touch()
+        session = self.session
+        self.run_async(lambda: self.effects.verify_pin(pin),
+                       lambda _: self._pin_ok(session),
+                       lambda exc: self._pin_failed(session, exc))
+
+    def card_needs_pin(self) -> None:
+        """A social-security card that shows its holder only after the PIN: ask for it first;
+        the reader delivers the card once the PIN is right."""
+        if self.step is not Step.PLACE_CARD or self.session is None:
+            return
+        self.touch()
+        self.card_problem = None
+        self.pin_problem = None
+        self._go(Step.PIN)
+
+    def _pin_ok(self, session: Session) -> None:
+        if not self._current(session, Step.PIN):
+            return
+        session.pin_ok = True
+        if session.identity is None:  # the card is being read now; card_read moves on
+            self.pin_problem = ("pin.reading", {})
+            self._changed()
+        else:
+            self._next_gate()
+
+    def _pin_failed(self, session: Session, exc: BaseException) -> None:
+        if not self._current(session, Step.PIN):
+            return
+        remaining = getattr(exc, "remaining", None)
+        if remaining is not None and remaining > 0:
+            self.pin_problem = ("pin.wrong", {"tries": remaining})
+            self._changed()
+        elif getattr(exc, "fault", "") in ("pin_blocked", "blocked") or remaining == 0:
+            self._fail("errors.pin_blocked", exc)
+        else:
+            self._fail(getattr(exc, "message_key", None) or "errors.card_failed", exc)
+
+    def face_captured(self, jpeg: bytes) -> None:
+        """The camera step chose a good, live frame: central compares it with the card."""
+        if self.step is not Step.FACE or self.session is None or self.identity is None:
+            return
+        self.touch()
+        session, identity = self.session, self.identity
+        self.face_problem = "face.verifying"
+        self._changed()
+        self.run_async(lambda: self.effects.verify_face(identity, jpeg),
+                       lambda match: self._face_checked(session, bool(match)),
+                       lambda exc: self._face_error(session, exc))
+
+    def _face_checked(self, session: Session, match: bool) -> None:
+        if not self._current(session, Step.FACE):
+            return
+        if match:
+            session.face_ok = True
+            self._next_gate()
+            return
+        session.face_failures += 1
+        self.face_problem = ("face.give_up" if session.face_failures >= FACE_ATTEMPTS
+                             else "face.no_match")
+        self._changed()
+
+    def _face_error(self, session: Session, exc: BaseException) -> None:
+        if self._current(session, Step.FACE):
+            self._fail(getattr(exc, "message_key", None) or "errors.service_failed", exc)
+
+    def face_retry(self) -> None:
+        if self.step is Step.FACE and self.face_problem != "face.give_up":
+            self.touch()
+            self.face_problem = None
+            self._changed()
+
+    def use_ss_card_instead(self) -> None:
+        """After three failed face checks: the social-security card and its PIN instead."""
+        if self.step is not Step.FACE or self.session is None:
+            return
+        self.touch()
+        self.session.identity = None
+        self.session.auth_override = "ss_card+pin"
+        self.card_problem = "card.use_ss_card"
+        self._go(Step.PLACE_CARD)
+
+    def input_error(self, name: str, value: str) -> str | None:
+        """The field's own message in the current language when ``value`` is not acceptable."""
+        service = self.service
+        if service is None:
+            return None
+        from kiosk.visit.service_run import ServiceRun
+
+        field = next((f for f in service.inputs if f.name == name), None)
+        if field is None:
+            return None
+        errors = ServiceRun(service, None).validate({name: value})
+        return field.error(self.language) if name in errors else None
+
+    def scan_qr(self, field: str | None) -> None:
+        """Start (or with None, stop) reading ``field`` from a QR code held to the camera."""
+        if self.step is Step.INPUTS:
+            self.touch()
+            self.scan_field = field
+            self._changed()
+
+    def qr_found(self, value: str) -> None:
+        if self.step is Step.INPUTS and self.scan_field is not None:
+            self.touch()
+            self.scanned[self.scan_field] = value
+            self.scan_field = None
+            self._changed()
+
+    def submit_inputs(self, values: dict[str, str]) -> None:
+        if self.step is not Step.INPUTS or self.session is None:
+            return
+        self.touch()
+        from kiosk.visit.service_run import ServiceRun
+
+        errors = ServiceRun(self.service, None).validate(values)
+        if errors:
+            self.input_errors = errors
+            self._changed()
+            return
+        self.session.inputs = dict(values)
+        self.session.inputs_done = True
+        self.input_errors = {}
+        self._next_gate()

@@ -1,0 +1,155 @@
+"""Run one catalog service, Qt-free: check the form, call central, shape what the resident sees
+and what gets printed. ``kiosk.visit.flow`` calls this off the GUI thread; screens only read the
+:class:`ServiceResult` (formatted text in the resident's language).
+
+Which central call is made follows the entry's ``call`` (query, document, submit, ticket,
+appointment, evaluation); only that dispatch is code — everything else comes from the catalog.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+from drivers.identity import Identity, mask_id_number
+from kiosk.catalog import validators
+from kiosk.catalog.services import Service
+from kiosk.central.client import CentralClient
+from kiosk.central.errors import Rejected
+from kiosk.visit.service_result import PrintRequest, ServiceResult
+
+log = logging.getLogger(__name__)
+MAX_ROWS = 500  # more than any screen or A4 print shows; stops a runaway paging loop
+PAGE_SIZE = 100
+
+__all__ = ["ServiceRun", "ServiceResult", "PrintRequest", "InputErrors", "IdentityRequired",
+           "NoSlotAvailable"]
+
+
+class InputErrors(Exception):
+    """The form has fields to fix; ``errors`` maps field name -> message per language."""
+
+    def __init__(self, errors: dict[str, dict[str, str]]):
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
+class IdentityRequired(Exception):
+    """A service that needs an identity was run without one: a flow bug, not a resident error."""
+
+
+class NoSlotAvailable(Rejected):
+    """No free appointment slot on the chosen day and time of day."""
+
+    message_key = "service.no_slot"
+
+
+class ServiceRun:
+    """One service, one client. ``validate`` is cheap and local; ``execute`` talks to central."""
+
+    def __init__(self, service: Service, client: CentralClient):
+        self.service = service
+        self.client = client
+
+    def validate(self, inputs: dict[str, str]) -> dict[str, dict[str, str]]:
+        """Field -> its own error message in each language, for every field that needs fixing."""
+        errors: dict[str, dict[str, str]] = {}
+        for f in self.service.inputs:
+            value = validators.normalise(f.kind, inputs.get(f.name, ""))
+            if not value:
+                if f.required:
+                    errors[f.name] = dict(f.errors)
+                continue
+            if not validators.check(f.kind, value, f.options):
+                errors[f.name] = dict(f.errors)
+        return errors
+
+    def clean(self, inputs: dict[str, str]) -> dict[str, str]:
+        """The normalised values central receives; empty optional fields are left out."""
+        out = {}
+        for f in self.service.inputs:
+            value = validators.normalise(f.kind, inputs.get(f.name, ""))
+            if value:
+                out[f.name] = value
+        return out
+
+    def execute(self, identity: Identity | None, inputs: dict[str, str]) -> ServiceResult:
+        """Call central for this service; raises InputErrors or a CentralError subclass."""
+        errors = self.validate(inputs)
+        if errors:
+            raise InputErrors(errors)
+        if self.service.auth != "none" and identity is None:
+            raise IdentityRequired(f"{self.service.id} needs {self.service.auth}")
+        values = self.clean(inputs)
+        result = self._dispatch(identity, values)
+        result.inputs = values
+        return result
+
+    def _dispatch(self, identity: Identity | None, values: dict[str, str]) -> ServiceResult:
+        call = self.service.call
+        log.info("run %s (%s) for %s", self.service.id, call,
+                 mask_id_number(identity.id_number) if identity else "anonymous")
+        if call in ("query", "document"):
+            return self._query(identity, values)
+        if call == "submit":
+            reply = self.client.submit(self.service.id, identity, values)
+            return self._result(reply["application_number"], fields=reply["fields"], raw=reply)
+        if call == "ticket":
+            reply = self.client.queue_ticket(values.get("business", "general"), identity,
+                                             service_id=self.service.id)
+            return self._result(reply["ticket_number"], fields=reply, raw=reply)
+        if call == "appointment":
+            return self._appointment(identity, values)
+        if call == "evaluation":
+            payload = {"key": uuid.uuid4().hex, "service_id": self.service.id, **values}
+            reply = self.client.evaluate(payload)
+            return self._result(reply["evaluation_id"], fields=reply, raw=reply)
+        raise AssertionError(f"catalog allowed unknown call {call!r}")
+
+    def queued_result(self, inputs: dict[str, str], key: str) -> ServiceResult:
+        """What the resident gets when central is down and the entry says ``may_queue``:
+        the flow put the request in the outbox under ``key``; this prints the offline receipt."""
+        result = self._result(key, fields={}, raw={"queued": True})
+        result.queued = True
+        return result
+
+    # -- per call ------------------------------------------------------------------------
+    def _query(self, identity: Identity | None, values: dict[str, str]) -> ServiceResult:
+        reply = self.client.query(self.service.id, identity, values, page=1, page_size=PAGE_SIZE)
+        rows = list(reply["rows"])
+        total = reply["total_rows"]
+        page = 1
+        while len(rows) < min(total, MAX_ROWS) and reply["rows"]:
+            page += 1
+            reply = self.client.query(self.service.id, identity, values, page=page,
+                                      page_size=PAGE_SIZE)
+            rows.extend(reply["rows"])
+        pdf = None
+        doc_id = reply.get("document_id")
+        if self.service.result.kind == "document" and doc_id:
+            pdf = self.client.fetch_document(doc_id)
+        return self._result(reply["reference"], rows=rows[:MAX_ROWS], total=total,
+                            fields=reply["fields"], document_id=doc_id, pdf=pdf, raw=reply)
+
+    def _appointment(self, identity: Identity | None, values: dict[str, str]) -> ServiceResult:
+        business, date = values.get("business", "general"), values["date"]
+        afternoon = values.get("period") == "pm"
+        slots = self.client.appointment_slots(business, date)["slots"]
+        free = [s for s in slots if s["available"] > 0 and (s["start"] >= "12:00") == afternoon]
+        if not free:
+            raise NoSlotAvailable(f"no free slot for {business} on {date}", code="no_free_slot")
+        reply = self.client.book_appointment(free[0]["slot_id"], identity, business=business,
+                                             mobile=values.get("mobile"))
+        return self._result(reply["booking_number"], fields=reply, raw=reply)
+
+    def _result(self, reference: str, *, rows: list[dict] | None = None, total: int | None = None,
+                fields: dict[str, Any] | None = None, document_id: str | None = None,
+                pdf: bytes | None = None, raw: dict | None = None) -> ServiceResult:
+        rows = rows or []
+        return ServiceResult(service=self.service, kind=self.service.result.kind,
+                             reference=reference, rows=rows,
+                             total_rows=len(rows) if total is None else total,
+                             fields=fields or {}, document_id=document_id, document_pdf=pdf,
+                             created_at=dt.datetime.now().replace(microsecond=0), raw=raw or {})

@@ -1,0 +1,52 @@
+"""One resident's visit: the identity and everything derived from it live here and nowhere
+else, so that ending the session (finished, cancelled, idle timeout, card removed) is one
+call that leaves nothing of the resident behind in memory we control."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.identity import Identity
+from kiosk.logs import forget_sensitive, remember_sensitive
+
+
+@dataclass
+class Session:
+    started: float
+    last_activity: float
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    identity: Identity | None = None
+    service_id: str | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+    result: Any = None  # kiosk.visit.service_run.ServiceResult
+    pin_ok: bool = False
+    face_ok: bool = False
+    face_failures: int = 0
+    auth_override: str | None = None  # "ss_card+pin" after three failed face checks
+    inputs_done: bool = False
+    print_job_id: str | None = None
+    printed: bool = False
+    ended: bool = False
+    end_reason: str | None = None
+
+    def set_identity(self, identity: Identity) -> None:
+        self.identity = identity
+        remember_sensitive(identity.name, identity.name_en, identity.address)
+
+    def touch(self, now: float) -> None:
+        self.last_activity = now
+
+    def end(self, reason: str) -> None:
+        """Wipe the resident's data; the session object stays only as an ended marker."""
+        if self.identity is not None:
+            forget_sensitive(self.identity.name, self.identity.name_en, self.identity.address)
+        self.identity = None
+        self.inputs = {}
+        self.pin_ok = self.face_ok = self.inputs_done = False
+        self.result = None
+        self.service_id = None
+        self.print_job_id = None
+        self.ended = True
+        self.end_reason = reason
