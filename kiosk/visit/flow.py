@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from drivers.identity import Identity
@@ -159,6 +159,16 @@ class Flow(Gates):
             self._go(Step.OUT_OF_SERVICE)
         elif not on and self.step is Step.OUT_OF_SERVICE:
             self._go(Step.ATTRACT)
+
+    def swap_catalog(self, catalog: Any) -> None:
+        """A reloaded or updated catalog; operations swap it only while the terminal is idle."""
+        self.catalog = catalog
+
+    def apply_session_timings(self, session: Mapping[str, Any]) -> None:
+        """New idle, countdown and take-your-documents timings from a reloaded config."""
+        self.idle_timeout = session["idle_timeout"]
+        self.countdown = session["countdown"]
+        self.take_documents_timeout = session["take_documents_timeout"]
 
     def set_network(self, up: bool) -> None:
         if self.network_down == up:
