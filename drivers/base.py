@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Self
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class DeviceStatus:
     detail: str = ""  # for technicians; never personal data
     since: float = field(default_factory=time.time)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         return {"state": str(self.state), "fault": self.fault, "detail": self.detail,
                 "since": self.since}
 
@@ -83,11 +84,11 @@ class Device:
     def close(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         self.open()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- status ----------------------------------------------------------------------------

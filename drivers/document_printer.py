@@ -14,10 +14,14 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drivers.base import Device, DeviceState, DeviceStatus
 from drivers.receipt_printer import PrinterError, PrintResult
 from drivers.uri import parse_device_uri
+
+if TYPE_CHECKING:
+    import cups
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +59,9 @@ def fault_from_reasons(reasons: list[str], state: int = 3,
         if severity in ("error", "warning"):  # the suffix overrides the table's default
             blocking = severity == "error"
         found.append((fault, blocking, reason))
-    blocking = [f for f in found if f[1]]
-    if blocking:
-        return blocking[0][0], True, ", ".join(r for _, _, r in found)
+    blockers = [f for f in found if f[1]]
+    if blockers:
+        return blockers[0][0], True, ", ".join(r for _, _, r in found)
     if state == PRINTER_STOPPED:
         return "offline", True, "queue stopped"
     if not accepting:
@@ -83,7 +87,7 @@ class DocumentPrinter(Device):
         self.uri, self.queue, self.server = uri, queue, server
         self.job_timeout, self.poll = job_timeout, poll
         self._journal = journal
-        self._conn = None
+        self._conn: cups.Connection | None = None
         self._lock = threading.RLock()
         self._done: set[str] = set()
         if journal is not None and journal.exists():
@@ -101,7 +105,7 @@ class DocumentPrinter(Device):
             self._conn = None  # pycups closes the HTTP connection when the object goes
             self._set_status(DeviceState.OFFLINE)
 
-    def _connection(self):
+    def _connection(self) -> cups.Connection:
         import cups
 
         if self._conn is None:
@@ -130,8 +134,8 @@ class DocumentPrinter(Device):
             except cups.IPPError as exc:
                 status, message = exc.args
                 self._conn = None
-                fault = "config" if status == cups.IPP_NOT_FOUND else "offline"
-                self._set_status(DeviceState.OFFLINE, fault, f"queue {self.queue}: {message}")
+                ipp_fault = "config" if status == cups.IPP_NOT_FOUND else "offline"
+                self._set_status(DeviceState.OFFLINE, ipp_fault, f"queue {self.queue}: {message}")
                 return self._status
             except (PrinterError, RuntimeError) as exc:
                 self._conn = None

@@ -218,7 +218,7 @@ def qr_image(data: str, profile: PrinterProfile) -> Image.Image:
     code.make(fit=True)
     img = code.make_image().get_image().convert("L")
     if img.width > profile.dots_width:
-        img = img.resize((profile.dots_width, profile.dots_width), Image.NEAREST)
+        img = img.resize((profile.dots_width, profile.dots_width), Image.Resampling.NEAREST)
     return _centered(img, profile.dots_width)
 
 

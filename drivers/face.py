@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
+import cv2.data  # already loaded by cv2; named so type checkers see it (cv2's stubs omit it)
 import numpy as np
 
 log = logging.getLogger(__name__)
@@ -91,11 +92,11 @@ class FaceDetector:
         """All faces in the frame, the tracked one first."""
         if self._track is not None and self._since_full < self.full_scan_every:
             self._since_full += 1
-            found = self._search_near(gray, self._track)
-            if found is not None:
-                self._track = found
-                others = [b for b in self._last if _overlap(b, found) < 0.3]
-                return [found, *others]
+            near = self._search_near(gray, self._track)
+            if near is not None:
+                self._track = near
+                others = [b for b in self._last if _overlap(b, near) < 0.3]
+                return [near, *others]
         self._since_full = 1
         found = self._full_scan(gray)
         if not found and self._track is not None and self._missed < self.grace_frames:
@@ -112,7 +113,7 @@ class FaceDetector:
         image = cv2.equalizeHist(image)  # dark or washed-out faces still get found
         found = self._face.detectMultiScale(image, self.scale_factor, self.min_neighbors,
                                             minSize=(min_px, min_px), maxSize=(max_px, max_px))
-        return [tuple(int(v) for v in b) for b in found]
+        return [(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
 
     def _full_scan(self, gray: np.ndarray) -> list[Box]:
         # Shrink so the smallest face we care about just fills the cascade window.
@@ -241,6 +242,7 @@ class FaceGate:
 
     def _count_eyes(self, face128: np.ndarray) -> int:
         # Eyes sit in the upper ~60 % of a frontal face box; an 80 px face keeps this cheap.
+        assert self._eyes is not None  # only called when the gate looks for eyes
         face = cv2.resize(face128, (80, 80), interpolation=cv2.INTER_AREA)[:48]
         found = self._eyes.detectMultiScale(cv2.equalizeHist(face), 1.1, 3,
                                             minSize=(10, 10), maxSize=(40, 40))
@@ -296,6 +298,7 @@ class LivenessCheck:
             self._anchor_box, self._frames, self.motion = verdict.box, 0, 0.0
             self._anchor = self._patch(gray, verdict.box)
         self._frames += 1
+        assert self._anchor_box is not None  # set together with _anchor
         diff = float(np.abs(self._patch(gray, self._anchor_box) - self._anchor).mean())
         self.motion = max(self.motion, diff)
         if self.motion >= self.threshold:
@@ -354,6 +357,7 @@ class FaceCapture:
         if not verdict.ok:
             return CaptureState(verdict.code, progress, False)
         if self._steady >= self.steady_frames and live:
+            assert self._best is not None  # every ok frame keeps the best so far
             self._done = True
             log.info("face captured (score %.3f)", self._best[0])
             return CaptureState("done", 1.0, True)

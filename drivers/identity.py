@@ -7,7 +7,9 @@ An :class:`Identity` never prints its personal fields: ``repr`` shows a masked n
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -81,16 +83,17 @@ class Identity:
     def masked_name(self) -> str:
         return mask_name(self.name)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         """The technician CLI / central-platform form: photo as base64."""
         data = asdict(self)
         data["photo_wlt"] = base64.b64encode(self.photo_wlt).decode() if self.photo_wlt else None
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> Identity:
-        data = dict(data)
-        photo = data.get("photo_wlt")
-        data["photo_wlt"] = base64.b64decode(photo) if photo else None
+    def from_json(cls, data: Mapping[str, object]) -> Identity:
+        # Any: the values go to the dataclass as they come; nothing here validates them
+        values: dict[str, Any] = dict(data)
+        photo = values.get("photo_wlt")
+        values["photo_wlt"] = base64.b64decode(photo) if photo else None
         known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in values.items() if k in known})

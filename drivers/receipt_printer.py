@@ -14,6 +14,7 @@ import threading
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Protocol, TypeGuard
 
 from drivers.base import Device, DeviceError, DeviceState, DeviceStatus
 from drivers.escpos_elements import ReceiptDoc
@@ -29,6 +30,39 @@ CHUNK = 4096
 
 __all__ = ["PrintResult", "PrinterError", "PrinterProfile", "ReceiptPrinter", "decode_status",
            "load_profile"]
+
+
+class _Transport(Protocol):
+    """What we use of a python-escpos printer (Network, Serial, Usb, File, Dummy)."""
+
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def _raw(self, msg: bytes) -> None: ...
+
+
+class _SerialPort(Protocol):
+    """What we use of pyserial's ``Serial`` (escpos' Serial printer's ``device``)."""
+
+    def read(self, size: int = 1) -> bytes: ...
+
+    def reset_input_buffer(self) -> None: ...
+
+
+class _BackChannel(_Transport, Protocol):
+    """A transport that can answer DLE EOT (escpos' Network and Serial printers)."""
+
+    device: socket.socket | _SerialPort
+
+
+class _Dummy(_Transport, Protocol):
+    """escpos' Dummy printer: keeps what it was sent."""
+
+    @property
+    def output(self) -> bytes: ...
+
+    def clear(self) -> None: ...
 
 
 class PrinterError(DeviceError):
@@ -100,7 +134,7 @@ class ReceiptPrinter(Device):
         self.profile = profile or load_profile("80mm-cjk")
         self.timeout = timeout
         self._journal = journal
-        self._printer = None  # python-escpos printer object (the transport seam)
+        self._printer: _Transport | None = None  # python-escpos printer object (the transport seam)
         self._lock = threading.RLock()
         self._done: dict[str, PrintResult] = {}
         self._wanted = False  # open() was called and close() not: reconnect when lost
@@ -190,12 +224,13 @@ class ReceiptPrinter(Device):
             return self._status
 
     def _query(self) -> tuple[str | None, str]:
-        if not self.profile.status or not _answers_status(self._printer):
+        printer = self._printer
+        if not self.profile.status or not _answers_status(printer):
             return None, ""  # file and sim printers cannot answer: assume ready
         try:
-            self._drain()
-            self._printer._raw(STATUS_QUERY)
-            answer = self._read_exact(3)
+            self._drain(printer.device)
+            printer._raw(STATUS_QUERY)
+            answer = self._read_exact(printer.device, 3)
         except (OSError, TimeoutError) as exc:
             self._drop()
             return "offline", f"no status answer ({type(exc).__name__})"
@@ -204,8 +239,7 @@ class ReceiptPrinter(Device):
             return "offline", "no status answer"
         return decode_status(*answer)
 
-    def _read_exact(self, n: int) -> bytes:
-        dev = self._printer.device
+    def _read_exact(self, dev: socket.socket | _SerialPort, n: int) -> bytes:
         data = b""
         while len(data) < n:
             chunk = dev.recv(n - len(data)) if isinstance(dev, socket.socket) else dev.read(n - len(data))
@@ -214,9 +248,8 @@ class ReceiptPrinter(Device):
             data += chunk
         return data
 
-    def _drain(self) -> None:
+    def _drain(self, dev: socket.socket | _SerialPort) -> None:
         """Throw away stale status bytes so each answer lines up with its question."""
-        dev = self._printer.device
         if isinstance(dev, socket.socket):
             dev.setblocking(False)
             try:
@@ -230,6 +263,7 @@ class ReceiptPrinter(Device):
             dev.reset_input_buffer()
 
     def _drop(self) -> None:
+        assert self._printer is not None  # only dropped while connected
         try:
             self._printer.close()
         except OSError:
@@ -251,12 +285,14 @@ class ReceiptPrinter(Device):
                 raise PrinterError(f"job {job_id} not started: {before.detail}",
                                    fault=before.fault)
             self._set_status(DeviceState.BUSY, before.fault, before.detail)
+            printer = self._printer
+            assert printer is not None  # status() kept the connection, or we raised above
             try:
                 for start in range(0, len(data), CHUNK):
-                    self._printer._raw(data[start:start + CHUNK])
-                if isinstance(self._printer, _dummy_type()):
-                    self.sim_output += self._printer.output
-                    self._printer.clear()
+                    printer._raw(data[start:start + CHUNK])
+                if isinstance(printer, _dummy_type()):
+                    self.sim_output += printer.output
+                    printer.clear()
             except (OSError, TimeoutError) as exc:
                 self._drop()
                 self._set_status(DeviceState.OFFLINE, "offline", "connection lost during job")
@@ -279,14 +315,14 @@ class ReceiptPrinter(Device):
                 fh.write(result.job_id + "\n")
 
 
-def _answers_status(printer: object) -> bool:
+def _answers_status(printer: object) -> TypeGuard[_BackChannel]:
     """Only transports with a back channel (TCP, serial) can answer DLE EOT."""
     from escpos.printer import Network, Serial
 
     return isinstance(printer, (Network, Serial))
 
 
-def _dummy_type() -> type:
+def _dummy_type() -> type[_Dummy]:
     from escpos.printer import Dummy
 
     return Dummy

@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal, Protocol, overload
 
 from smartcard.CardMonitoring import CardMonitor, CardMonitoringThread, CardObserver
 from smartcard.ReaderMonitoring import ReaderMonitor, ReaderObserver
@@ -46,6 +47,11 @@ from drivers.sscard_errors import (
 from drivers.sscard_protocol import CardSession
 from drivers.uri import parse_device_uri
 
+if TYPE_CHECKING:
+    from smartcard.Card import Card
+    from smartcard.CardConnection import CardConnection
+    from smartcard.reader.Reader import Reader
+
 log = logging.getLogger(__name__)
 
 __all__ = ["SocialSecurityCardReader", "SocialSecurityCardError", "WrongPin", "PinBlocked",
@@ -67,7 +73,7 @@ def _shared_reader_monitor() -> ReaderMonitor:
         return _reader_monitor
 
 
-def _readers_or_none() -> list:
+def _readers_or_none() -> list[Reader]:
     """pyscard's reader-monitor thread dies on the first PC/SC error; an outage of pcscd is
     'no readers' instead, so the thread sees them come back."""
     try:
@@ -76,7 +82,15 @@ def _readers_or_none() -> list:
         return []
 
 
-def _thread_dead(thread) -> bool:
+class _MonitorThread(Protocol):
+    """What we use of pyscard's card-monitor thread (``CardMonitoringThread.instance``)."""
+
+    stopEvent: threading.Event
+
+    def is_alive(self) -> bool: ...
+
+
+def _thread_dead(thread: _MonitorThread | None) -> bool:
     return thread is None or not thread.is_alive() or thread.stopEvent.is_set()
 
 
@@ -127,10 +141,12 @@ def list_readers() -> list[str]:
 class _Watch(ReaderObserver, CardObserver):
     """Adapter: pyscard calls ``update(observable, (added, removed))`` on its thread."""
 
-    def __init__(self, handler: Callable[[list, list], None]) -> None:
+    def __init__(self, handler: Callable[[list[Reader], list[Reader]], None]
+                 | Callable[[list[Card], list[Card]], None]) -> None:
         self._handler = handler
 
-    def update(self, observable, handlers) -> None:
+    def update(self, observable: object,
+               handlers: tuple[list[Reader], list[Reader]] | tuple[list[Card], list[Card]]) -> None:
         added, removed = handlers
         try:
             self._handler(list(added), list(removed))
@@ -150,7 +166,7 @@ class SocialSecurityCardReader(Device):
             raise ValueError(f"social-security card reader needs a pcsc:// URI, not {uri!r}")
         self.reader_name = (parsed.host + parsed.path).strip()
         self._io = threading.RLock()  # one card conversation at a time
-        self._conn = None  # pyscard connection to the card now in the reader
+        self._conn: CardConnection | None = None  # pyscard connection to the card now in the reader
         self._card_reader: str | None = None  # reader holding that card
         self._card_in: str | None = None  # reader whose card we announced (even if read failed)
         self._pending_pin = False  # card said 6982: identity follows verify_pin
@@ -264,7 +280,7 @@ class SocialSecurityCardReader(Device):
         return not self.reader_name or reader == self.reader_name or \
             reader.startswith(self.reader_name)
 
-    def _connect(self, reader_names: list[str]):
+    def _connect(self, reader_names: list[str]) -> CardConnection | None:
         """Connect to the first listed reader holding a card, or return None."""
         try:
             available = pcsc_readers()
@@ -288,15 +304,26 @@ class SocialSecurityCardReader(Device):
             return conn
         return None
 
-    def _session_or_connect(self, names: list[str] | None = None, quiet: bool = False):
-        if self._conn is None:
+    @overload
+    def _session_or_connect(self, names: list[str] | None = None,
+                            quiet: Literal[False] = False) -> CardSession: ...
+
+    @overload
+    def _session_or_connect(self, names: list[str] | None = None, *,
+                            quiet: bool) -> CardSession | None: ...
+
+    def _session_or_connect(self, names: list[str] | None = None,
+                            quiet: bool = False) -> CardSession | None:
+        conn = self._conn
+        if conn is None:
             if names is None:
                 names = [r for r in list_readers() if self._matches(r)]
-            if self._connect(names) is None:
+            conn = self._connect(names)  # also kept as self._conn
+            if conn is None:
                 if quiet:
                     return None
                 raise NoCard("no social-security card in the reader")
-        return CardSession(self._conn.transmit)
+        return CardSession(conn.transmit)
 
     def _drop_connection(self) -> None:
         conn, self._conn, self._card_reader = self._conn, None, None
@@ -344,7 +371,7 @@ class SocialSecurityCardReader(Device):
         self._set_status(DeviceState.ERROR, err.fault, str(err))
         self._emit("card_error", err)
 
-    def _readers_changed(self, added: list, removed: list) -> None:
+    def _readers_changed(self, added: list[Reader], removed: list[Reader]) -> None:
         ours_added = [str(r) for r in added if self._matches(str(r))]
         ours_removed = [str(r) for r in removed if self._matches(str(r))]
         if ours_removed:
@@ -374,7 +401,7 @@ class SocialSecurityCardReader(Device):
             log.info("%s: restarting the card monitor", self.name)
             _card_monitor().addObserver(self._card_watch)
 
-    def _cards_changed(self, added: list, removed: list) -> None:
+    def _cards_changed(self, added: list[Card], removed: list[Card]) -> None:
         for card in removed:
             reader = str(card.reader)
             with self._io:
@@ -396,9 +423,10 @@ class SocialSecurityCardReader(Device):
                     continue  # we already hold a card (pcsc:// with two readers)
                 self._card_in = reader
                 try:
-                    if self._conn is None and self._connect([reader]) is None:
+                    conn = self._conn if self._conn is not None else self._connect([reader])
+                    if conn is None:
                         continue  # pulled again before we got to it
                 except SocialSecurityCardError as exc:
                     self._card_failed(exc)
                     continue
-                self._read_and_emit(CardSession(self._conn.transmit))
+                self._read_and_emit(CardSession(conn.transmit))

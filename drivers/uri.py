@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import overload
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 
@@ -13,6 +14,15 @@ class DeviceUri:
     host: str = ""  # netloc part: tcp host:port, usb vid:pid, pcsc reader name, camera index
     path: str = ""
     params: dict[str, str] = field(default_factory=dict)
+
+    @overload
+    def param(self, name: str) -> str | None: ...
+
+    @overload
+    def param(self, name: str, default: str) -> str: ...
+
+    @overload
+    def param(self, name: str, default: str | None) -> str | None: ...
 
     def param(self, name: str, default: str | None = None) -> str | None:
         return self.params.get(name, default)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -33,7 +32,7 @@ _INFO = b"kiosk-outbox-v1"
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def encode_payload(payload: dict[str, Any]) -> bytes:
+def encode_payload(payload: dict[str, object]) -> bytes:
     """Compact JSON; a payload that is not JSON is the caller's bug, reported as OutboxError."""
     if not isinstance(payload, dict):
         raise OutboxError(f"payload must be a dict, not {type(payload).__name__}")
@@ -70,7 +69,7 @@ class PayloadCipher:
         return bytes([SEALED_V1]) + nonce + self._aead.encrypt(nonce, plaintext,
                                                                self._aad(idem_key, stream))
 
-    def open(self, blob: bytes, idem_key: str, stream: str) -> dict[str, Any]:
+    def open(self, blob: bytes, idem_key: str, stream: str) -> dict[str, object]:
         """Decrypt and parse one stored payload; a wrong key or tampering is PayloadSealError."""
         if not blob:
             raise PayloadSealError(f"transaction {idem_key} has no stored payload")

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Required, TypedDict
 
 from offline_queue.crypto import PayloadCipher, encode_payload
 from offline_queue.errors import (
@@ -63,6 +63,50 @@ _INSERT_IF_ROOM = (
     "INSERT OR IGNORE INTO outbox (key, stream, created_at, attempts, next_attempt_at, state,"
     " payload, size) SELECT ?, ?, ?, 0, ?, 'ready', ?, ? FROM outbox_usage"
     " WHERE id = 1 AND rows + ? <= ? AND bytes + ? <= ?")
+
+
+class PutDict(TypedDict, total=False):
+    """The dict form of one :meth:`Outbox.put_many` item (``key`` may be left out)."""
+
+    stream: Required[str]
+    payload: Required[dict[str, object]]
+    key: str | None
+
+
+# One put_many item: (stream, payload), (stream, payload, key) or a PutDict.
+PutItem = tuple[str, dict[str, object]] | tuple[str, dict[str, object], str | None] | PutDict
+# A prepared row: key, stream, created_at, next_attempt_at, sealed payload, size.
+_Row = tuple[str, str, float, float, bytes, int]
+
+
+class QuotaStats(TypedDict):
+    max_rows: int | None
+    max_bytes: int | None
+    evictable: list[str]
+
+
+class OutboxStats(TypedDict):
+    """What :meth:`Outbox.stats` reports (the heartbeat, ``kiosk queue status``)."""
+
+    path: str
+    encrypted: bool
+    by_state: dict[str, int]
+    by_stream: dict[str, dict[str, int]]
+    pending: int
+    oldest_ready_age_s: float | None
+    rows: int
+    bytes: int
+    quota: QuotaStats
+
+
+class DeadItem(TypedDict):
+    """One entry of :meth:`Outbox.dead_items`."""
+
+    key: str
+    stream: str
+    created_at: str  # ISO 8601, UTC
+    attempts: int
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -99,7 +143,7 @@ class Outbox:
         self._listeners: list[Callable[[], None]] = []
         self._sync_level: str | None = None
         self._lock_fd: int | None = None
-        self._conn = self._open(busy_timeout)
+        self._conn: sqlite3.Connection | None = self._open(busy_timeout)
 
     # -- opening -------------------------------------------------------------------------
 
@@ -131,7 +175,7 @@ class Outbox:
             self.release_sync_lock()
             if self._conn is not None:
                 self._conn.close()
-                self._conn = None  # type: ignore[assignment]
+                self._conn = None
 
     def __enter__(self) -> Outbox:
         return self
@@ -149,7 +193,7 @@ class Outbox:
 
     # -- putting ---------------------------------------------------------------------------
 
-    def put(self, stream: str, payload: dict[str, Any], key: str | None = None) -> str:
+    def put(self, stream: str, payload: dict[str, object], key: str | None = None) -> str:
         """Store one transaction; return its idempotency key only once it is committed.
 
         Putting a key that is already stored changes nothing and returns the key, so a
@@ -174,8 +218,7 @@ class Outbox:
             callback()
         return row[0]
 
-    def put_many(self, items: Iterable[tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], str | None]
-                                       | dict[str, Any]]) -> list[str]:
+    def put_many(self, items: Iterable[PutItem]) -> list[str]:
         """Store several transactions in ONE commit (bursts); all or none are stored.
 
         Items are ``(stream, payload)``, ``(stream, payload, key)`` or
@@ -184,7 +227,7 @@ class Outbox:
         rows = [self._prepare(item) for item in items]
         return self._store(rows) if rows else []
 
-    def _store(self, rows: list[tuple]) -> list[str]:
+    def _store(self, rows: list[_Row]) -> list[str]:
         """Insert rows in one transaction, evicting what the quota allows; typed errors."""
         durable = any(r[1] not in FAST_STREAMS for r in rows)
         new_bytes = sum(r[-1] for r in rows)
@@ -211,7 +254,7 @@ class Outbox:
             callback()
         return [r[0] for r in rows]
 
-    def _prepare(self, item: Any) -> tuple[str, str, float, float, bytes, int]:
+    def _prepare(self, item: PutItem) -> _Row:
         if isinstance(item, dict):
             stream, payload, key = item.get("stream"), item.get("payload"), item.get("key")
         else:
@@ -275,7 +318,7 @@ class Outbox:
                                  (now, *(r[0] for r in chosen)))
         return [Claimed(r[0], r[1], r[2], r[3], r[4], r[7]) for r in chosen]
 
-    def open_payload(self, item: Claimed) -> dict[str, Any]:
+    def open_payload(self, item: Claimed) -> dict[str, object]:
         """Decrypt one claimed payload (PayloadSealError when the key is wrong)."""
         return self._cipher.open(item.blob, item.key, item.stream)
 
@@ -365,7 +408,7 @@ class Outbox:
 
     # -- the technician's side -----------------------------------------------------------
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> OutboxStats:
         """Counts by state and by stream, oldest ready age, bytes held against the quota."""
         now = time.time()
         with self._lock:
@@ -394,7 +437,7 @@ class Outbox:
                       "evictable": list(self.quota.evictable)},
         }
 
-    def dead_items(self, limit: int = 1000) -> list[dict[str, Any]]:
+    def dead_items(self, limit: int = 1000) -> list[DeadItem]:
         """Dead transactions, oldest first, with the reason central (or we) gave."""
         with self._lock:
             conn = self._require_open()

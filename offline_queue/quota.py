@@ -43,8 +43,9 @@ class Quota:
 
 def _candidates(conn: sqlite3.Connection, evictable: tuple[str, ...]) -> Iterator[list[tuple[int, int, str]]]:
     """Chunks of (seq, size, what) in eviction order; re-queried after each deletion."""
-    queries = [("SELECT seq, size, 'sent' FROM outbox WHERE state IN ('sent', 'dead')"
-                " AND state = 'sent' LIMIT ?", ())]
+    queries: list[tuple[str, tuple[str, ...]]] = [
+        ("SELECT seq, size, 'sent' FROM outbox WHERE state IN ('sent', 'dead')"
+         " AND state = 'sent' LIMIT ?", ())]
     for stream in evictable:
         queries.append(("SELECT seq, size, stream FROM outbox WHERE state IN ('sent', 'dead')"
                         " AND state = 'dead' AND stream = ?"

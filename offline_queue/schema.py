@@ -48,14 +48,15 @@ def create_schema(conn: sqlite3.Connection) -> None:
 
     db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
     db.enable_wal()
-    db["outbox"].create(
+    outbox = db.table("outbox")  # what db["outbox"] returns, typed Table rather than Table | View
+    outbox.create(
         {"seq": int, "key": str, "stream": str, "created_at": float, "attempts": int,
          "next_attempt_at": float, "state": str, "dead_reason": str, "claimed_at": float,
          "sent_at": float, "size": int, "payload": bytes},
         pk="seq", not_null={"key", "stream", "created_at", "attempts", "next_attempt_at",
                             "state", "size"},
         defaults={"attempts": 0, "state": "ready"}, if_not_exists=True)
-    db["outbox"].create_index(["key"], index_name="outbox_key", unique=True, if_not_exists=True)
+    outbox.create_index(["key"], index_name="outbox_key", unique=True, if_not_exists=True)
     conn.commit()
     conn.isolation_level = None
     with transaction(conn, "create the outbox schema"):

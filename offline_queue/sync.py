@@ -26,14 +26,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from offline_queue.errors import PayloadSealError, SyncLockHeld
 from offline_queue.outbox import Claimed, Outbox, iso_utc
 
 log = logging.getLogger(__name__)
 
-Upload = Callable[[list[dict[str, Any]]], dict[str, Any]]
+# Sends one batch of {"key", "stream", "created_at", "payload"} transactions; central's reply
+# {"accepted": [key, …], "rejected": [{"key": …, "reason": …}, …]} is checked, not trusted.
+Upload = Callable[[list[dict[str, object]]], dict[str, object]]
 
 
 def backoff_delay(failures: int, base: float, cap: float, rng: random.Random) -> float:
@@ -153,7 +154,9 @@ class SyncWorker:
 
     def _deliver(self, batch: list[Claimed], report: SyncReport) -> bool:
         """Upload one claimed batch and record the outcome; False when central is down."""
-        transactions, unreadable = [], {}
+        transactions: list[dict[str, object]] = []
+        keys: list[str] = []
+        unreadable: dict[str, str] = {}
         for item in batch:
             try:
                 transactions.append({"key": item.key, "stream": item.stream,
@@ -161,12 +164,13 @@ class SyncWorker:
                                      "payload": self.outbox.open_payload(item)})
             except PayloadSealError as exc:
                 unreadable[item.key] = str(exc)
+            else:
+                keys.append(item.key)
         if unreadable:
             report.dead += self.outbox.mark_dead(unreadable)
             log.error("%d transactions cannot be decrypted; moved to dead", len(unreadable))
         if not transactions:
             return True
-        keys = [t["key"] for t in transactions]
         try:
             reply = self.upload(transactions)
         except self.unavailable as exc:
@@ -288,7 +292,7 @@ class SyncWorker:
         return min(self.idle_poll, max(0.05, due - time.time()))
 
 
-def _parse_reply(reply: Any, keys: set[str]) -> tuple[set[str], dict[str, str], str | None]:
+def _parse_reply(reply: object, keys: set[str]) -> tuple[set[str], dict[str, str], str | None]:
     """Accepted keys and rejection reasons for OUR keys; a malformed reply accepts nothing."""
     if not isinstance(reply, dict):
         return set(), {}, f"reply is {type(reply).__name__}, not an object"
