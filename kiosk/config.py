@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,10 @@ class ConfigError(Exception):
 class Key:
     kind: type
     allowed: str  # what a technician is told is allowed
-    check: Callable[[Any], bool] = lambda v: True
+    check: Callable[[Any], bool] = lambda v: True  # gets a value already of type ``kind``
 
 
-def _positive(v: Any) -> bool:
+def _positive(v: float) -> bool:
     return v > 0
 
 
@@ -101,7 +101,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
 
 
 class Config:
-    """Validated settings: ``config.get("session", "idle_timeout")`` or ``config.session["idle_timeout"]``."""
+    """Validated settings: ``config.get("session", "idle_timeout")`` or ``config.session["idle_timeout"]``.
+
+    Values are Any: each has the type :data:`SCHEMA` gives its key, checked at load."""
 
     def __init__(self, values: dict[str, dict[str, Any]], source: Path):
         self._values = values
@@ -124,7 +126,7 @@ class Config:
     def as_dict(self) -> dict[str, dict[str, Any]]:
         return {s: dict(v) for s, v in self._values.items()}
 
-    def replace(self, **sections: dict[str, Any]) -> Config:
+    def replace(self, **sections: Mapping[str, object]) -> Config:
         """A copy with some keys changed and validated (used by demo and tests)."""
         merged = self.as_dict()
         for section, values in sections.items():

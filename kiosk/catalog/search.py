@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pypinyin import Style, lazy_pinyin
+
+if TYPE_CHECKING:
+    from kiosk.catalog.services import Service
 
 _ASCII = re.compile(r"^[a-z0-9' ]+$")
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -59,7 +62,7 @@ def _syllable_prefixes(query: str, syllables: list[str], j: int) -> bool:
 
 @dataclass
 class _Entry:
-    service: Any
+    service: Service
     rank: int
     names: dict[str, str]
     keywords: list[str]
@@ -99,10 +102,11 @@ def _pinyin_score(query: str, py: _Pinyin, weight: int) -> int:
 class SearchIndex:
     """Precomputed search strings for a list of services (catalog order = tie-break order)."""
 
-    def __init__(self, services: list[Any]):
+    def __init__(self, services: list[Service]):
         self._entries: list[_Entry] = []
         self._last: tuple[str, str, list[_Entry]] = ("", "", [])  # (query, lang, its matches)
-        self._recent: dict[tuple[str, str], tuple[list[_Entry], list[Any]]] = {}  # short queries
+        # short queries: (query, lang) -> (matches, ranked services)
+        self._recent: dict[tuple[str, str], tuple[list[_Entry], list[Service]]] = {}
         for rank, service in enumerate(services):
             names = {lang: text.lower() for lang, text in service.names.items()}
             keywords = [k.lower() for k in service.keywords]
@@ -137,7 +141,7 @@ class SearchIndex:
             best = max(best, 62 if lang == "en" else 52)
         return best
 
-    def search(self, text: str, lang: str = "zh_CN", limit: int = 20) -> list[Any]:
+    def search(self, text: str, lang: str = "zh_CN", limit: int = 20) -> list[Service]:
         """Best matches first; an empty query matches nothing (the home screen shows tiles)."""
         query = " ".join(text.lower().split())
         if not query:

@@ -23,9 +23,12 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.catalog import validators
+
+if TYPE_CHECKING:
+    from kiosk.catalog.search import SearchIndex
 
 LANGS = ("zh_CN", "zh_HK", "en")
 AUTH_KINDS = ("none", "id_card", "id_card+face", "ss_card+pin")
@@ -87,7 +90,7 @@ class InputField:
     labels: dict[str, str]
     errors: dict[str, str]
     required: bool = True
-    options: dict[str, Any] = field(default_factory=dict)  # kind options: min, max, pattern …
+    options: dict[str, object] = field(default_factory=dict)  # kind options: min, max, pattern …
 
     def label(self, lang: str) -> str:
         return self.labels.get(lang) or self.labels["zh_CN"]
@@ -135,7 +138,7 @@ class Service:
     def name(self, lang: str) -> str:
         return self.names.get(lang) or self.names["zh_CN"]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """The ``kiosk catalog --json`` form (also what technicians diff between versions)."""
         return {
             "id": self.id, "department": self.department, "names": self.names,
@@ -162,6 +165,8 @@ class _Checker:
 
     def get(self, table: dict, key: str, kind: type | tuple, *, path: str = "",
             default: Any = ..., allowed: tuple | None = None) -> Any:
+        """``table[key]`` checked to be ``kind`` (and one of ``allowed``). Any: a TOML value,
+        of the type just checked, that the caller takes as such."""
         name = path + key
         if key not in table:
             if default is ...:
@@ -196,7 +201,7 @@ _SERVICE_KEYS = ("id", "names", "keywords", "auth", "inputs", "call", "result", 
                  "offline", "hours", "days", "what_you_need", "minutes", "hot")
 
 
-def _parse_input(chk: _Checker, raw: Any, index: int) -> InputField:
+def _parse_input(chk: _Checker, raw: object, index: int) -> InputField:
     path = f"inputs[{index}]."
     if not isinstance(raw, dict):
         raise chk.fail(f"inputs[{index}]", "must be a table")
@@ -225,7 +230,7 @@ def _parse_input(chk: _Checker, raw: Any, index: int) -> InputField:
                       options=options)
 
 
-def _parse_result(chk: _Checker, raw: Any) -> ResultSpec:
+def _parse_result(chk: _Checker, raw: object) -> ResultSpec:
     if not isinstance(raw, dict):
         raise chk.fail("result", "must be a table")
     chk.no_unknown(raw, ("kind", "columns"), "result.")
@@ -252,7 +257,7 @@ def _parse_result(chk: _Checker, raw: Any) -> ResultSpec:
     return ResultSpec(kind=kind, columns=columns)
 
 
-def _parse_service(file: str, raw: Any, department: str, order: int) -> Service:
+def _parse_service(file: str, raw: object, department: str, order: int) -> Service:
     entry = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
     chk = _Checker(file, entry or f"services[{order}]")
     if not isinstance(raw, dict):
@@ -334,7 +339,7 @@ class Catalog:
         rank = {d.id: i for i, d in enumerate(self.departments)}
         self.services = sorted(services, key=lambda s: (rank[s.department], s.order))
         self._by_id = {s.id: s for s in self.services}
-        self._index: Any = None
+        self._index: SearchIndex | None = None
 
     @classmethod
     def load(cls, path: Path | None = None) -> Catalog:

@@ -17,7 +17,7 @@ import json
 import logging
 import time
 import uuid
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -38,8 +38,68 @@ from kiosk.central.signing import sign_headers
 
 log = logging.getLogger(__name__)
 
+JSON = dict[str, object]  # a JSON object as central sends it: check a value before using it
 
-def _identity_json(identity: Identity | None) -> dict[str, Any] | None:
+
+# The replies the operations return: the keys below are checked (``_require``) before a reply
+# is handed out; anything else central sends is there too, unchecked.
+class FaceMatch(TypedDict):
+    match: bool
+    score: float
+
+
+class IdentityCheck(TypedDict):
+    verified: bool
+
+
+class QueryReply(TypedDict):
+    service_id: str
+    kind: str
+    reference: str
+    rows: list[JSON]
+    total_rows: int
+    fields: JSON
+    document_id: NotRequired[str | None]  # in the contract, not checked: read with .get()
+
+
+class Application(TypedDict):
+    application_number: str
+    status: str
+    fields: JSON
+
+
+class Ticket(TypedDict):
+    ticket_number: str
+    window: str
+    waiting: int
+    issued_at: str
+
+
+class Slot(TypedDict):
+    slot_id: str
+    start: str
+    end: str
+    available: int
+
+
+class Slots(TypedDict):
+    date: str
+    slots: list[Slot]
+
+
+class Booking(TypedDict):
+    booking_number: str
+    date: str
+    time: str
+    hall: str
+
+
+class Evaluation(TypedDict):
+    evaluation_id: str
+    received_at: str
+
+
+def _identity_json(identity: Identity | None) -> JSON | None:
     """Only what central needs to find the person: no photo, no address."""
     if identity is None:
         return None
@@ -47,8 +107,9 @@ def _identity_json(identity: Identity | None) -> dict[str, Any] | None:
             "name": identity.name, "card_number": identity.card_number, "source": identity.source}
 
 
-def _require(data: Any, shape: dict[str, type | tuple[type, ...]], what: str) -> dict[str, Any]:
-    """Check a reply has the keys and types we are about to use; BadResponse otherwise."""
+def _require(data: object, shape: dict[str, type | tuple[type, ...]], what: str) -> dict[str, Any]:
+    """Check a reply has the keys and types we are about to use; BadResponse otherwise.
+    (Any: parsed JSON whose shape only this check knows; the operations cast it to theirs.)"""
     if not isinstance(data, dict):
         raise BadResponse(f"{what}: expected a JSON object, got {type(data).__name__}")
     for key, kind in shape.items():
@@ -89,7 +150,8 @@ class CentralClient:
         self.close()
 
     # -- transport -----------------------------------------------------------------------
-    def _request(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
+    def _request(self, method: str, path: str, *, body: object = None,
+                 params: dict[str, str] | None = None,
                  idempotent: bool, timeout: tuple[float, float] | None = None,
                  headers: dict[str, str] | None = None) -> requests.Response:
         target = path + ("?" + urlencode(params) if params else "")
@@ -157,7 +219,8 @@ class CentralClient:
             return Rejected(detail, status=status, code=code)
         return BadResponse(detail, status=status, code=code)
 
-    def _json(self, method: str, path: str, shape: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    def _json(self, method: str, path: str, shape: dict[str, type | tuple[type, ...]],
+              **kw: Any) -> dict[str, Any]:  # Any: _require's checked JSON; kw go to _request
         resp = self._request(method, path, **kw)
         try:
             data = resp.json()
@@ -166,40 +229,43 @@ class CentralClient:
         return _require(data, shape, f"{method} {path}")
 
     # -- operations ----------------------------------------------------------------------
-    def verify_identity(self, identity: Identity, face_jpeg: bytes | None = None) -> dict[str, Any]:
+    def verify_identity(self, identity: Identity, face_jpeg: bytes | None = None) -> IdentityCheck:
         """Is this card genuine and current (and, with a face image, is it this person)?"""
         body = {"identity": _identity_json(identity),
                 "face_jpeg": base64.b64encode(face_jpeg).decode() if face_jpeg else None}
-        return self._json("POST", "/v1/identity:verify", {"verified": bool}, body=body,
-                          idempotent=True)
+        return cast(IdentityCheck, self._json("POST", "/v1/identity:verify", {"verified": bool},
+                                              body=body, idempotent=True))
 
-    def verify_face(self, identity: Identity, jpeg: bytes) -> dict[str, Any]:
+    def verify_face(self, identity: Identity, jpeg: bytes) -> FaceMatch:
         """Does the face in ``jpeg`` match the card holder? ``{"match": bool, "score": float}``."""
         body = {"identity": _identity_json(identity), "jpeg": base64.b64encode(jpeg).decode()}
-        return self._json("POST", "/v1/identity:verifyFace", {"match": bool, "score": (int, float)},
-                          body=body, idempotent=True)
+        return cast(FaceMatch, self._json("POST", "/v1/identity:verifyFace",
+                                          {"match": bool, "score": (int, float)},
+                                          body=body, idempotent=True))
 
-    def query(self, service_id: str, identity: Identity | None, inputs: dict[str, Any], *,
-              page: int = 1, page_size: int = 50, lang: str = "zh_CN") -> dict[str, Any]:
+    def query(self, service_id: str, identity: Identity | None, inputs: dict[str, str], *,
+              page: int = 1, page_size: int = 50, lang: str = "zh_CN") -> QueryReply:
         """Run a read-only service; the reply's ``kind`` says which of rows/fields to read."""
         body = {"identity": _identity_json(identity), "inputs": inputs, "page": page,
                 "page_size": page_size, "lang": lang}
-        data = self._json("POST", f"/v1/services/{service_id}:query",
-                          {"service_id": str, "kind": str, "reference": str, "rows": list,
-                           "total_rows": int, "fields": dict}, body=body, idempotent=True)
+        data = cast(QueryReply, self._json(
+            "POST", f"/v1/services/{service_id}:query",
+            {"service_id": str, "kind": str, "reference": str, "rows": list, "total_rows": int,
+             "fields": dict}, body=body, idempotent=True))
         if data["service_id"] != service_id:
             raise BadResponse(f"query {service_id}: reply is for {data['service_id']}")
         if not all(isinstance(row, dict) for row in data["rows"]):
             raise BadResponse(f"query {service_id}: rows must be objects")
         return data
 
-    def submit(self, service_id: str, identity: Identity | None, inputs: dict[str, Any], *,
-               idempotency_key: str | None = None) -> dict[str, Any]:
+    def submit(self, service_id: str, identity: Identity | None, inputs: dict[str, str], *,
+               idempotency_key: str | None = None) -> Application:
         """File an application; a repeated ``idempotency_key`` returns the first application."""
         body = {"identity": _identity_json(identity), "inputs": inputs}
-        return self._json("POST", f"/v1/services/{service_id}:submit",
-                          {"application_number": str, "status": str, "fields": dict}, body=body,
-                          idempotent=True, headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
+        return cast(Application, self._json(
+            "POST", f"/v1/services/{service_id}:submit",
+            {"application_number": str, "status": str, "fields": dict}, body=body,
+            idempotent=True, headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex}))
 
     def fetch_document(self, doc_id: str) -> bytes:
         """The PDF to print, as central issued it."""
@@ -210,34 +276,37 @@ class CentralClient:
         return resp.content
 
     def queue_ticket(self, business: str, identity: Identity | None = None, *,
-                     service_id: str | None = None, idempotency_key: str | None = None) -> dict[str, Any]:
+                     service_id: str | None = None, idempotency_key: str | None = None) -> Ticket:
         body = {"business": business, "service_id": service_id, "identity": _identity_json(identity)}
-        return self._json("POST", "/v1/queue/tickets",
-                          {"ticket_number": str, "window": str, "waiting": int, "issued_at": str},
-                          body=body, idempotent=True,
-                          headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
+        return cast(Ticket, self._json(
+            "POST", "/v1/queue/tickets",
+            {"ticket_number": str, "window": str, "waiting": int, "issued_at": str},
+            body=body, idempotent=True,
+            headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex}))
 
-    def appointment_slots(self, business: str, date: str) -> dict[str, Any]:
-        data = self._json("GET", "/v1/appointments/slots", {"date": str, "slots": list},
-                          params={"business": business, "date": date}, idempotent=True)
+    def appointment_slots(self, business: str, date: str) -> Slots:
+        data = cast(Slots, self._json("GET", "/v1/appointments/slots", {"date": str, "slots": list},
+                                      params={"business": business, "date": date}, idempotent=True))
         for slot in data["slots"]:
             _require(slot, {"slot_id": str, "start": str, "end": str, "available": int}, "slot")
         return data
 
     def book_appointment(self, slot_id: str, identity: Identity | None, *, business: str,
-                         mobile: str | None = None, idempotency_key: str | None = None) -> dict[str, Any]:
+                         mobile: str | None = None, idempotency_key: str | None = None) -> Booking:
         body = {"slot_id": slot_id, "business": business, "mobile": mobile,
                 "identity": _identity_json(identity)}
-        return self._json("POST", "/v1/appointments",
-                          {"booking_number": str, "date": str, "time": str, "hall": str},
-                          body=body, idempotent=True,
-                          headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
+        return cast(Booking, self._json(
+            "POST", "/v1/appointments",
+            {"booking_number": str, "date": str, "time": str, "hall": str},
+            body=body, idempotent=True,
+            headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex}))
 
-    def evaluate(self, payload: dict[str, Any], *, idempotency_key: str | None = None) -> dict[str, Any]:
+    def evaluate(self, payload: JSON, *, idempotency_key: str | None = None) -> Evaluation:
         """好差评: ``payload`` has ``rating`` and optionally service_id, application_number, comment."""
-        return self._json("POST", "/v1/evaluations", {"evaluation_id": str, "received_at": str},
-                          body=payload, idempotent=True,
-                          headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
+        return cast(Evaluation, self._json(
+            "POST", "/v1/evaluations", {"evaluation_id": str, "received_at": str},
+            body=payload, idempotent=True,
+            headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex}))
 
     def upload_transactions(self, transactions: list[dict]) -> dict:
         """Batch upload from the outbox; keys central already has come back as accepted."""

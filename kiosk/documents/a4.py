@@ -17,8 +17,9 @@ import functools
 import io
 import logging
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import cast
 
 import qrcode
 from reportlab.lib.pagesizes import A4
@@ -122,7 +123,7 @@ class _Layout:
         return h
 
 
-def render_a4(template: str, context: dict[str, Any], lang: str) -> bytes:
+def render_a4(template: str, context: Mapping[str, object], lang: str) -> bytes:
     """The document ``template`` filled with ``context`` in ``lang``, as PDF bytes."""
     tpl = load_a4_template(template, lang)
     missing = [k for k in REQUIRED if not context.get(k)]
@@ -146,7 +147,7 @@ def render_a4(template: str, context: dict[str, Any], lang: str) -> bytes:
     return out.getvalue()
 
 
-def _value(context: dict[str, Any], key: str, mask: str | None) -> str:
+def _value(context: Mapping[str, object], key: str, mask: str | None) -> str:
     value = context.get(key)
     text = "—" if value in (None, "") else str(value)
     if value and mask == "id":
@@ -156,12 +157,12 @@ def _value(context: dict[str, Any], key: str, mask: str | None) -> str:
     return text
 
 
-def _fill(text: str, context: dict[str, Any], tpl: A4Template) -> str:
+def _fill(text: str, context: Mapping[str, object], tpl: A4Template) -> str:
     masks = {key: mask for key, _, mask in tpl.fields}
     return re.sub(r"\{([a-z_]+)\}", lambda m: _value(context, m[1], masks.get(m[1])), text)
 
 
-def _place_header(lay: _Layout, tpl: A4Template, ctx: dict[str, Any]) -> None:
+def _place_header(lay: _Layout, tpl: A4Template, ctx: Mapping[str, object]) -> None:
     lay.text(tpl.title, 18, align="center", bold=True, gap=2 * MM)
     lay.text(tpl.issuer, 10, align="center", gap=6 * MM)
     half = lay.width / 2
@@ -181,9 +182,10 @@ def _place_header(lay: _Layout, tpl: A4Template, ctx: dict[str, Any]) -> None:
         lay.text(_fill(tpl.intro, ctx, tpl), 10, gap=4 * MM)
 
 
-def _rows(tpl: A4Template, ctx: dict[str, Any]) -> list[list[str]]:
+def _rows(tpl: A4Template, ctx: Mapping[str, object]) -> list[list[str]]:
     out = []
-    for row in ctx.get(tpl.rows_key) or []:
+    # rows are dicts keyed by column or lists of cells (anything else fails here, as it did)
+    for row in cast("Iterable[Iterable[object]]", ctx.get(tpl.rows_key) or []):
         if isinstance(row, dict):
             out.append(["" if row.get(c.key) is None else str(row.get(c.key)) for c in tpl.columns])
         else:
@@ -206,7 +208,7 @@ def _totals(tpl: A4Template, rows: list[list[str]]) -> list[str] | None:
     return total
 
 
-def _place_table(lay: _Layout, tpl: A4Template, ctx: dict[str, Any]) -> None:
+def _place_table(lay: _Layout, tpl: A4Template, ctx: Mapping[str, object]) -> None:
     if not tpl.columns:
         return
     rows = _rows(tpl, ctx)
@@ -248,7 +250,7 @@ def _place_table(lay: _Layout, tpl: A4Template, ctx: dict[str, Any]) -> None:
     lay.y += 5 * MM
 
 
-def _place_closing(lay: _Layout, tpl: A4Template, ctx: dict[str, Any]) -> None:
+def _place_closing(lay: _Layout, tpl: A4Template, ctx: Mapping[str, object]) -> None:
     if tpl.statement:
         lay.ensure(len(wrap_text(tpl.statement, 10, lay.width)) * 10 * LEADING)
         lay.text(tpl.statement, 10, gap=3 * MM)
@@ -272,7 +274,7 @@ def _draw(c: Canvas, x: float, y_top: float, width: float, text: str, size: floa
     c.drawString(x, y, text, mode=mode)
 
 
-def _paint_page(c: Canvas, page: _Page, tpl: A4Template, ctx: dict[str, Any],
+def _paint_page(c: Canvas, page: _Page, tpl: A4Template, ctx: Mapping[str, object],
                 number: int, total: int) -> None:
     _paint_watermark(c, tpl.common["self_service"].split(" ")[0])
     c.setFillGray(0)
@@ -305,7 +307,8 @@ def _paint_watermark(c: Canvas, text: str) -> None:
     c.restoreState()
 
 
-def _paint_footer(c: Canvas, tpl: A4Template, ctx: dict[str, Any], number: int, total: int) -> None:
+def _paint_footer(c: Canvas, tpl: A4Template, ctx: Mapping[str, object], number: int,
+                  total: int) -> None:
     top = PAGE_H - MARGIN - FOOTER_H + 3 * MM  # from the page top
     c.setLineWidth(0.8)
     c.line(MARGIN, PAGE_H - top, PAGE_W - MARGIN, PAGE_H - top)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import tomllib
 from dataclasses import dataclass
-from typing import Any
 
 from drivers.identity import id_number_check_digit
 from kiosk.paths import CONFIG_DIR
@@ -46,7 +45,7 @@ class A4Template:
     common: dict[str, str]
 
 
-def _text(value: Any, lang: str, where: str) -> str:
+def _text(value: object, lang: str, where: str) -> str:
     if not isinstance(value, dict) or lang not in value:
         raise A4TemplateError(f"{where}: needs a text for {lang}")
     return value[lang]
@@ -94,9 +93,9 @@ def synthetic_id(seed: int = 1) -> str:
     return first17 + id_number_check_digit(first17)
 
 
-def sample_a4_context(template: str, rows: int = 0) -> dict[str, Any]:
+def sample_a4_context(template: str, rows: int = 0) -> dict[str, object]:
     """A synthetic document context; ``rows`` > 0 makes the table that long (multi-page)."""
-    base: dict[str, Any] = {
+    base: dict[str, object] = {
         "name": "陈晓明", "id_number": synthetic_id(7), "verification_code": "8K3Q-7Z2M-XP41",
         "verify_url": "https://zwfw.example.gov.cn/verify/8K3Q7Z2MXP41",
         "terminal_id": "GZ-TH-0042", "printed_at": "2026-11-24 09:30:15",

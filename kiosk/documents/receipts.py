@@ -12,8 +12,9 @@ import functools
 import logging
 import re
 import tomllib
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from drivers.escpos_elements import (
     Barcode,
@@ -44,7 +45,8 @@ class ReceiptTemplateError(ValueError):
 
 @functools.lru_cache(maxsize=32)
 def load_template(name: str) -> dict[str, Any]:
-    """Read and check one template: known element kinds, every label in every language."""
+    """Read and check one template: known element kinds, every label in every language.
+    (Any: parsed TOML, checked only as far as this says; elements read their keys as they go.)"""
     path = RECEIPTS_DIR / f"{name}.toml"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -73,7 +75,7 @@ def template_names() -> list[str]:
     return sorted(p.stem for p in RECEIPTS_DIR.glob("*.toml"))
 
 
-def render_receipt(template: str, context: dict[str, Any], lang: str) -> ReceiptDoc:
+def render_receipt(template: str, context: Mapping[str, object], lang: str) -> ReceiptDoc:
     """Fill ``template`` with ``context`` in ``lang``; raise ReceiptTemplateError on gaps."""
     if lang not in LANGS:
         raise ReceiptTemplateError(f"unsupported receipt language {lang!r} (use {LANGS})")
@@ -82,7 +84,7 @@ def render_receipt(template: str, context: dict[str, Any], lang: str) -> Receipt
     ctx = _safe_context(context)
 
     def fill(text: str) -> str:
-        def sub(m: re.Match) -> str:
+        def sub(m: re.Match[str]) -> str:
             at, key = m.groups()
             if at:
                 return labels[key]
@@ -100,7 +102,8 @@ def render_receipt(template: str, context: dict[str, Any], lang: str) -> Receipt
     return ReceiptDoc(tuple(elements), cut=True, title=template)
 
 
-def _element(el: dict[str, Any], fill, ctx: dict[str, Any], template: str) -> list[Element]:
+def _element(el: dict[str, Any], fill: Callable[[str], str], ctx: Mapping[str, object],
+             template: str) -> list[Element]:
     kind = el["kind"]
     if kind == "logo":
         path = RECEIPTS_DIR / el.get("path", "logo.png")
@@ -121,13 +124,15 @@ def _element(el: dict[str, Any], fill, ctx: dict[str, Any], template: str) -> li
     if kind == "feed":
         return [Feed(int(el.get("lines", 1)))]
     if kind == "lines":
-        rows = ctx.get("lines") or []
+        # [[label, value]…]; any other shape fails below with the message that says so
+        pairs = cast("Iterable[tuple[object, object]]", ctx.get("lines") or [])
         try:
-            return [Pair(_as_text(label), _as_text(value)) for label, value in rows]
+            return [Pair(_as_text(label), _as_text(value)) for label, value in pairs]
         except (TypeError, ValueError) as exc:
             raise ReceiptTemplateError(f"receipt {template}: lines must be [[label, value]…]") from exc
     if kind == "table":
-        table = ctx.get("table") or {}
+        # {columns: [...], rows: [[...]]}; any other shape fails below with the message
+        table = cast("Mapping[str, Iterable[Iterable[object]]]", ctx.get("table") or {})
         try:
             columns = tuple(_as_text(c) for c in table["columns"])
             rows = tuple(tuple(_as_text(c) for c in row) for row in table["rows"])
@@ -138,7 +143,7 @@ def _element(el: dict[str, Any], fill, ctx: dict[str, Any], template: str) -> li
     raise ReceiptTemplateError(f"receipt {template}: unknown kind {kind!r}")  # pragma: no cover
 
 
-def _safe_context(context: dict[str, Any]) -> dict[str, Any]:
+def _safe_context(context: Mapping[str, object]) -> dict[str, object]:
     """Never print a full ID number: a valid 18-character number given as masked_id is masked."""
     ctx = dict(context)
     masked = ctx.get("masked_id")
@@ -148,7 +153,7 @@ def _safe_context(context: dict[str, Any]) -> dict[str, Any]:
     return ctx
 
 
-def _as_text(value: Any) -> str:
+def _as_text(value: object) -> str:
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
@@ -156,11 +161,11 @@ def _as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def sample_context(template: str) -> dict[str, Any]:
+def sample_context(template: str) -> dict[str, object]:
     """Synthetic context for test prints and the technician's receipt test."""
-    base = {"terminal_id": "GZ-TH-0042", "printed_at": "2026-11-24 09:30",
+    base: dict[str, object] = {"terminal_id": "GZ-TH-0042", "printed_at": "2026-11-24 09:30",
             "masked_name": "陈*明", "masked_id": "440106********123X", "service_name": "社保参保证明打印"}
-    extra = {
+    extra: dict[str, dict[str, object]] = {
         "queue_ticket": {"number": "A023", "hall": "天河区政务服务中心", "waiting": 5,
                          "time": "2026-11-24 09:30"},
         "service_receipt": {"reference": "GZ20261124000123",

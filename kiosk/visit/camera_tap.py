@@ -4,13 +4,23 @@ reader both see every frame but look at them only while their screen needs them.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class FrameSource(Protocol):
+    """What a tap needs of :class:`drivers.camera.Camera`: every BGR frame, by callback."""
+
+    def on_frame(self, callback: Callable[[np.ndarray], None]) -> None: ...
 
 
 class CameraTap:
     """Subclasses implement ``reset()`` (called on start) and ``look(frame)``."""
 
-    def __init__(self, camera: Any) -> None:
+    def __init__(self, camera: FrameSource) -> None:
         self._active = threading.Event()
         self._lock = threading.Lock()
         camera.on_frame(self._frame)
@@ -30,10 +40,10 @@ class CameraTap:
     def reset(self) -> None:
         """Forget earlier frames (a new resident, a new try)."""
 
-    def look(self, frame: Any) -> None:  # pragma: no cover - abstract
+    def look(self, frame: np.ndarray) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _frame(self, frame: Any) -> None:  # the camera's thread
+    def _frame(self, frame: np.ndarray) -> None:  # the camera's thread
         if not self._active.is_set():
             return
         with self._lock:

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from drivers.face import CaptureState, FaceCapture, FaceGate, LivenessCheck
-from kiosk.visit.camera_tap import CameraTap
+from kiosk.visit.camera_tap import CameraTap, FrameSource
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
 
 class FaceStep(CameraTap):
-    def __init__(self, camera: Any, on_update: Callable[[Any, CaptureState], None],
+    def __init__(self, camera: FrameSource, on_update: Callable[[np.ndarray, CaptureState], None],
                  on_done: Callable[[bytes], None], *, frame_size: tuple[int, int] = (640, 480),
                  steady_frames: int = 8) -> None:
         self.on_update = on_update
@@ -26,7 +29,7 @@ class FaceStep(CameraTap):
     def reset(self) -> None:
         self.capture.reset()
 
-    def look(self, frame: Any) -> None:
+    def look(self, frame: np.ndarray) -> None:
         state = self.capture.feed(frame)
         self.on_update(frame, state)
         if not state.done:

@@ -20,35 +20,46 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from drivers.identity import Identity
 from kiosk.visit.gates import Gates
 from kiosk.visit.session import Session
 from kiosk.visit.steps import _BUSY_STEPS, _CARD_NEEDED_STEPS, GOODBYE_SECONDS, RATING_LEVELS, Step
 
+if TYPE_CHECKING:
+    from kiosk.catalog.services import Catalog, Service
+    from kiosk.visit.service_result import ServiceResult
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Effects(Protocol):
     """What a visit needs from the world; each call may block (it runs off the GUI thread)."""
 
-    def run_service(self, service: Any, identity: Identity | None, inputs: dict[str, str]) -> Any: ...
+    def run_service(self, service: Service, identity: Identity | None,
+                    inputs: dict[str, str]) -> ServiceResult: ...
 
-    def print_result(self, service: Any, result: Any, identity: Identity | None, lang: str,
-                     job_id: str) -> None: ...
+    def print_result(self, service: Service, result: ServiceResult, identity: Identity | None,
+                     lang: str, job_id: str) -> None: ...
 
-    def record_evaluation(self, payload: dict[str, Any]) -> None: ...
+    def record_evaluation(self, payload: dict[str, object]) -> None: ...
 
     def verify_pin(self, pin: str) -> None: ...
 
     def verify_face(self, identity: Identity, jpeg: bytes) -> bool: ...
 
 
-RunAsync = Callable[[Callable[[], Any], Callable[[Any], None], Callable[[BaseException], None]], None]
+class RunAsync(Protocol):
+    """Run ``fn`` somewhere, then hand its value to ``on_done`` or its exception to
+    ``on_error`` (the app: on a worker, answering on the GUI thread)."""
+
+    def __call__(self, fn: Callable[[], T], on_done: Callable[[T], None],
+                 on_error: Callable[[BaseException], None], /) -> None: ...
 
 
-def run_inline(fn: Callable[[], Any], on_done: Callable[[Any], None],
+def run_inline(fn: Callable[[], T], on_done: Callable[[T], None],
                on_error: Callable[[BaseException], None]) -> None:
     """``run_async`` for tests and scripts: do it now, on this thread."""
     try:
@@ -62,7 +73,7 @@ def run_inline(fn: Callable[[], Any], on_done: Callable[[Any], None],
 class Flow(Gates):
     """The visit's state. Read ``step``, ``session``, ``service``, ``error_key`` …; call intents."""
 
-    def __init__(self, catalog: Any, effects: Effects, *, run_async: RunAsync = run_inline,
+    def __init__(self, catalog: Catalog, effects: Effects, *, run_async: RunAsync = run_inline,
                  clock: Callable[[], float] = time.monotonic, language: str = "zh_CN",
                  elderly: bool = False, idle_timeout: float = 60.0, countdown: float = 20.0,
                  take_documents_timeout: float = 30.0) -> None:
@@ -81,7 +92,8 @@ class Flow(Gates):
         self.error_key: str | None = None  # i18n key of the sentence the error screen shows
         self.error_detail: str = ""  # for technicians and logs, never shown to residents
         self.card_problem: str | None = None  # i18n key shown on the place-card screen
-        self.pin_problem: tuple[str, dict] | None = None  # (i18n key, values) on the PIN screen
+        # (i18n key, values) on the PIN screen
+        self.pin_problem: tuple[str, dict[str, object]] | None = None
         self.face_problem: str | None = None  # i18n key on the face screen
         self.input_errors: dict[str, dict[str, str]] = {}  # field -> message per language
         self.scan_field: str | None = None  # the input being read from a receipt's QR code
@@ -115,7 +127,7 @@ class Flow(Gates):
         self._changed()
 
     @property
-    def service(self) -> Any:
+    def service(self) -> Service | None:
         if self.session is None or self.session.service_id is None:
             return None
         return self.catalog.get(self.session.service_id)
@@ -133,7 +145,7 @@ class Flow(Gates):
         return self.session.identity if self.session else None
 
     @property
-    def result(self) -> Any:
+    def result(self) -> ServiceResult | None:
         return self.session.result if self.session else None
 
     # -- intents from the resident -------------------------------------------------------------
@@ -160,11 +172,11 @@ class Flow(Gates):
         elif not on and self.step is Step.OUT_OF_SERVICE:
             self._go(Step.ATTRACT)
 
-    def swap_catalog(self, catalog: Any) -> None:
+    def swap_catalog(self, catalog: Catalog) -> None:
         """A reloaded or updated catalog; operations swap it only while the terminal is idle."""
         self.catalog = catalog
 
-    def apply_session_timings(self, session: Mapping[str, Any]) -> None:
+    def apply_session_timings(self, session: Mapping[str, float]) -> None:
         """New idle, countdown and take-your-documents timings from a reloaded config."""
         self.idle_timeout = session["idle_timeout"]
         self.countdown = session["countdown"]
@@ -254,6 +266,7 @@ class Flow(Gates):
             session.print_job_id = f"{session.id[:12]}-{uuid.uuid4().hex[:8]}"
         job_id = session.print_job_id
         service, result, identity, lang = self.service, session.result, session.identity, self.language
+        assert service is not None and result is not None  # the result step shows both
         self._go(Step.PRINTING)
         self.run_async(lambda: self.effects.print_result(service, result, identity, lang, job_id),
                        lambda _: self._print_done(session),
@@ -274,9 +287,9 @@ class Flow(Gates):
             return
         if level not in RATING_LEVELS:
             raise ValueError(f"unknown rating {level!r}")
-        payload = {"session": self.session.id, "service": self.session.service_id,
-                   "level": level, "reasons": list(reasons), "language": self.language,
-                   "at": time.time()}
+        payload: dict[str, object] = {
+            "session": self.session.id, "service": self.session.service_id, "level": level,
+            "reasons": list(reasons), "language": self.language, "at": time.time()}
         self.run_async(lambda: self.effects.record_evaluation(payload), lambda _: None,
                        lambda exc: log.error("evaluation not recorded: %s", exc))
         self.end_session("finished")
@@ -359,6 +372,7 @@ class Flow(Gates):
         assert self.session is not None
         session = self.session
         service, identity, inputs = self.service, session.identity, dict(session.inputs)
+        assert service is not None  # _next_gate checked
         self._go(Step.PROCESSING)
         self.run_async(lambda: self.effects.run_service(service, identity, inputs),
                        lambda result: self._service_done(session, result),
@@ -368,7 +382,7 @@ class Flow(Gates):
         """Is this answer still wanted? (not when the resident left or moved on)"""
         return self.session is session and not session.ended and self.step is step
 
-    def _service_done(self, session: Session, result: Any) -> None:
+    def _service_done(self, session: Session, result: ServiceResult) -> None:
         if not self._current(session, Step.PROCESSING):
             log.info("late service result dropped")
             return

@@ -5,15 +5,58 @@ of :class:`kiosk.visit.flow.Flow` that walks through them in order (``_next_gate
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from kiosk.visit.session import Session
 from kiosk.visit.steps import FACE_ATTEMPTS, Step
+
+if TYPE_CHECKING:
+    from drivers.identity import Identity
+    from kiosk.catalog.services import Service
+    from kiosk.visit.flow import Effects, RunAsync
 
 log = logging.getLogger(__name__)
 
 
 class Gates:
-    """Mixed into Flow: every method here uses Flow's state and its ``_go``/``_fail``."""
+    """Mixed into Flow: every method here uses Flow's state and its ``_go``/``_fail``.
+
+    Typing: the Flow attributes and methods the gates use are declared below as annotations
+    only (Flow sets and defines them), so the mixin is checked against Flow's own types."""
+
+    step: Step
+    session: Session | None
+    effects: Effects
+    run_async: RunAsync
+    language: str
+    card_problem: str | None
+    pin_problem: tuple[str, dict[str, object]] | None
+    face_problem: str | None
+    input_errors: dict[str, dict[str, str]]
+    scan_field: str | None
+    scanned: dict[str, str]
+
+    if TYPE_CHECKING:
+        @property
+        def service(self) -> Service | None: ...
+
+        @property
+        def auth(self) -> str: ...
+
+        @property
+        def identity(self) -> Identity | None: ...
+
+        def touch(self) -> None: ...
+
+        def _changed(self) -> None: ...
+
+        def _go(self, step: Step) -> None: ...
+
+        def _fail(self, key: str, exc: BaseException | None = None) -> None: ...
+
+        def _current(self, session: Session, step: Step) -> bool: ...
+
+        def _run_service(self) -> None: ...
 
     def _next_gate(self) -> None:
         """Go to the first thing this service still needs from the resident, or run it."""
@@ -152,7 +195,9 @@ class Gates:
         self.touch()
         from kiosk.visit.service_run import ServiceRun
 
-        errors = ServiceRun(self.service, None).validate(values)
+        service = self.service
+        assert service is not None  # the inputs step belongs to the chosen service
+        errors = ServiceRun(service, None).validate(values)
         if errors:
             self.input_errors = errors
             self._changed()

@@ -7,11 +7,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import cv2
 
-from kiosk.visit.camera_tap import CameraTap
+from kiosk.visit.camera_tap import CameraTap, FrameSource
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 APPLICATION_NUMBER = re.compile(r"[A-Z]{2}\d{14}")
@@ -24,7 +27,8 @@ def application_number_in(text: str) -> str | None:
 
 
 class QrScanner(CameraTap):
-    def __init__(self, camera: Any, on_found: Callable[[str], None], *, every: int = 3) -> None:
+    def __init__(self, camera: FrameSource, on_found: Callable[[str], None], *,
+                 every: int = 3) -> None:
         self.on_found = on_found
         self.every = every
         self._detector = cv2.QRCodeDetector()
@@ -34,7 +38,7 @@ class QrScanner(CameraTap):
     def reset(self) -> None:
         self._count = 0
 
-    def look(self, frame: Any) -> None:
+    def look(self, frame: np.ndarray) -> None:
         self._count += 1
         if self._count % self.every:
             return

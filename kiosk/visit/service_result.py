@@ -8,11 +8,15 @@ through the column's own ``values`` texts. Receipts get a short table (≤ 12 ro
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.identity import Identity, mask_id_number, mask_name
 from kiosk.catalog.services import Column, Service
+
+if TYPE_CHECKING:
+    from kiosk.central.client import JSON
 
 RECEIPT_ROWS = 12
 PROGRESS_URL = "https://zwfw.example.gz.cn/v/{reference}"  # demo verification/progress page
@@ -35,12 +39,12 @@ _SUMMARY = {
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _a4_cell(value: Any, column: Column, lang: str) -> str:
+def _a4_cell(value: object, column: Column, lang: str) -> str:
     text = format_value(value, column, lang)
     return text[1:] if column.format == "money" and text.startswith("¥") else text
 
 
-def _short_time(value: Any) -> str:
+def _short_time(value: object) -> str:
     try:
         return dt.datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M")
     except ValueError:
@@ -51,11 +55,12 @@ def _short_time(value: Any) -> str:
 class PrintRequest:
     kind: str  # "receipt" | "a4"
     template: str
-    context: dict[str, Any]
+    context: dict[str, object]  # what the template's placeholders and elements read
 
 
 def format_value(value: Any, column: Column, lang: str) -> str:
-    """One cell as printed: never raises, an odd value is shown as it came."""
+    """One cell as printed: never raises, an odd value is shown as it came.
+    (Any: a JSON value from central; ``float``/``int`` are tried on it and may fail.)"""
     if value is None or value == "":
         return "—"
     fmt = column.format
@@ -86,13 +91,13 @@ class ServiceResult:
     service: Service
     kind: str  # the catalog's result kind: table | key_value | timeline | document | ticket
     reference: str  # central's reference / application / ticket / booking number
-    rows: list[dict[str, Any]]
+    rows: list[JSON]
     total_rows: int
-    fields: dict[str, Any]
+    fields: Mapping[str, object]
     document_id: str | None
     document_pdf: bytes | None
     created_at: dt.datetime
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    raw: Mapping[str, object] = field(default_factory=dict, repr=False)
     queued: bool = False  # saved in the outbox while central was down
     inputs: dict[str, str] = field(default_factory=dict, repr=False)  # what the resident chose
 
@@ -120,7 +125,7 @@ class ServiceResult:
 
     def summary(self, lang: str) -> str:
         """The one sentence spoken and printed at the top."""
-        def text(key: str, **kw: Any) -> str:
+        def text(key: str, **kw: object) -> str:
             return _SUMMARY[key].get(lang, _SUMMARY[key]["zh_CN"]).format(**kw)
 
         if self.queued:
@@ -150,7 +155,8 @@ class ServiceResult:
         return sep.join(f"{k}{colon}{v}" for k, v in pairs) or self.service.name(lang)
 
     # -- printing ------------------------------------------------------------------------
-    def _base_context(self, lang: str, identity: Identity | None, terminal_id: str) -> dict[str, Any]:
+    def _base_context(self, lang: str, identity: Identity | None,
+                      terminal_id: str) -> dict[str, object]:
         return {
             "service_id": self.service.id,
             "service_name": self.service.name(lang),
@@ -189,7 +195,8 @@ class ServiceResult:
             return PrintRequest("a4", a4, self._a4_context(ctx, lang, identity))
         return None
 
-    def _a4_context(self, ctx: dict[str, Any], lang: str, identity: Identity | None) -> dict[str, Any]:
+    def _a4_context(self, ctx: dict[str, object], lang: str,
+                    identity: Identity | None) -> dict[str, object]:
         """A certificate names its holder in full (the A4 template masks where it wants);
         ``records`` carries every row keyed by catalog column, money without ``¥`` so the
         page can total it; key-value fields are also top-level keys."""
@@ -214,7 +221,8 @@ class ServiceResult:
                 out.setdefault(c.key, _a4_cell(self.fields[c.key], c, lang))
         return out
 
-    def _receipt_context(self, ctx: dict[str, Any], lang: str, template: str) -> dict[str, Any]:
+    def _receipt_context(self, ctx: dict[str, object], lang: str,
+                         template: str) -> dict[str, object]:
         table = None
         if self.kind == "table":
             headers, rows = self.table(lang)

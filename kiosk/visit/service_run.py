@@ -11,14 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from drivers.identity import Identity, mask_id_number
 from kiosk.catalog import validators
 from kiosk.catalog.services import Service
-from kiosk.central.client import CentralClient
 from kiosk.central.errors import Rejected
 from kiosk.visit.service_result import PrintRequest, ServiceResult
+
+if TYPE_CHECKING:
+    from kiosk.central.client import JSON, CentralClient
 
 log = logging.getLogger(__name__)
 MAX_ROWS = 500  # more than any screen or A4 print shows; stops a runaway paging loop
@@ -47,11 +50,17 @@ class NoSlotAvailable(Rejected):
 
 
 class ServiceRun:
-    """One service, one client. ``validate`` is cheap and local; ``execute`` talks to central."""
+    """One service, one client. ``validate`` is cheap and local; ``execute`` talks to central
+    (the client may be None for a run that only validates, as the flow's input gate does)."""
 
-    def __init__(self, service: Service, client: CentralClient):
+    def __init__(self, service: Service, client: CentralClient | None):
         self.service = service
         self.client = client
+
+    @property
+    def _central(self) -> CentralClient:
+        assert self.client is not None, "a ServiceRun without a client can only validate"
+        return self.client
 
     def validate(self, inputs: dict[str, str]) -> dict[str, dict[str, str]]:
         """Field -> its own error message in each language, for every field that needs fixing."""
@@ -94,18 +103,19 @@ class ServiceRun:
         if call in ("query", "document"):
             return self._query(identity, values)
         if call == "submit":
-            reply = self.client.submit(self.service.id, identity, values)
-            return self._result(reply["application_number"], fields=reply["fields"], raw=reply)
+            application = self._central.submit(self.service.id, identity, values)
+            return self._result(application["application_number"], fields=application["fields"],
+                                raw=application)
         if call == "ticket":
-            reply = self.client.queue_ticket(values.get("business", "general"), identity,
-                                             service_id=self.service.id)
-            return self._result(reply["ticket_number"], fields=reply, raw=reply)
+            ticket = self._central.queue_ticket(values.get("business", "general"), identity,
+                                                service_id=self.service.id)
+            return self._result(ticket["ticket_number"], fields=ticket, raw=ticket)
         if call == "appointment":
             return self._appointment(identity, values)
         if call == "evaluation":
-            payload = {"key": uuid.uuid4().hex, "service_id": self.service.id, **values}
-            reply = self.client.evaluate(payload)
-            return self._result(reply["evaluation_id"], fields=reply, raw=reply)
+            payload: JSON = {"key": uuid.uuid4().hex, "service_id": self.service.id, **values}
+            evaluation = self._central.evaluate(payload)
+            return self._result(evaluation["evaluation_id"], fields=evaluation, raw=evaluation)
         raise AssertionError(f"catalog allowed unknown call {call!r}")
 
     def queued_result(self, inputs: dict[str, str], key: str) -> ServiceResult:
@@ -117,36 +127,36 @@ class ServiceRun:
 
     # -- per call ------------------------------------------------------------------------
     def _query(self, identity: Identity | None, values: dict[str, str]) -> ServiceResult:
-        reply = self.client.query(self.service.id, identity, values, page=1, page_size=PAGE_SIZE)
+        reply = self._central.query(self.service.id, identity, values, page=1, page_size=PAGE_SIZE)
         rows = list(reply["rows"])
         total = reply["total_rows"]
         page = 1
         while len(rows) < min(total, MAX_ROWS) and reply["rows"]:
             page += 1
-            reply = self.client.query(self.service.id, identity, values, page=page,
-                                      page_size=PAGE_SIZE)
+            reply = self._central.query(self.service.id, identity, values, page=page,
+                                        page_size=PAGE_SIZE)
             rows.extend(reply["rows"])
         pdf = None
         doc_id = reply.get("document_id")
         if self.service.result.kind == "document" and doc_id:
-            pdf = self.client.fetch_document(doc_id)
+            pdf = self._central.fetch_document(doc_id)
         return self._result(reply["reference"], rows=rows[:MAX_ROWS], total=total,
                             fields=reply["fields"], document_id=doc_id, pdf=pdf, raw=reply)
 
     def _appointment(self, identity: Identity | None, values: dict[str, str]) -> ServiceResult:
         business, date = values.get("business", "general"), values["date"]
         afternoon = values.get("period") == "pm"
-        slots = self.client.appointment_slots(business, date)["slots"]
+        slots = self._central.appointment_slots(business, date)["slots"]
         free = [s for s in slots if s["available"] > 0 and (s["start"] >= "12:00") == afternoon]
         if not free:
             raise NoSlotAvailable(f"no free slot for {business} on {date}", code="no_free_slot")
-        reply = self.client.book_appointment(free[0]["slot_id"], identity, business=business,
-                                             mobile=values.get("mobile"))
+        reply = self._central.book_appointment(free[0]["slot_id"], identity, business=business,
+                                               mobile=values.get("mobile"))
         return self._result(reply["booking_number"], fields=reply, raw=reply)
 
-    def _result(self, reference: str, *, rows: list[dict] | None = None, total: int | None = None,
-                fields: dict[str, Any] | None = None, document_id: str | None = None,
-                pdf: bytes | None = None, raw: dict | None = None) -> ServiceResult:
+    def _result(self, reference: str, *, rows: list[JSON] | None = None, total: int | None = None,
+                fields: Mapping[str, object] | None = None, document_id: str | None = None,
+                pdf: bytes | None = None, raw: Mapping[str, object] | None = None) -> ServiceResult:
         rows = rows or []
         return ServiceResult(service=self.service, kind=self.service.result.kind,
                              reference=reference, rows=rows,

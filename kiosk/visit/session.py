@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from drivers.identity import Identity
 from kiosk.logs import forget_sensitive, remember_sensitive
+
+if TYPE_CHECKING:
+    from kiosk.visit.service_result import ServiceResult
 
 
 @dataclass
@@ -20,7 +23,7 @@ class Session:
     identity: Identity | None = None
     service_id: str | None = None
     inputs: dict[str, str] = field(default_factory=dict)
-    result: Any = None  # kiosk.visit.service_run.ServiceResult
+    result: ServiceResult | None = None
     pin_ok: bool = False
     face_ok: bool = False
     face_failures: int = 0

@@ -6,10 +6,13 @@ Qt-free: ``spoken_text(flow, t)`` reads the flow's state; the app hands the sent
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kiosk.i18n import Translator
 from kiosk.visit.flow import Flow, Step
+
+if TYPE_CHECKING:
+    from kiosk.visit.service_result import ServiceResult
 
 _KEYS = {
     Step.ATTRACT: ("attract.subtitle",),
@@ -57,7 +60,7 @@ def spoken_text(flow: Flow, t: Translator) -> str:
     return " ".join(t.t(k) for k in _KEYS.get(step, ()))
 
 
-def _summary(result: Any, lang: str) -> str:
+def _summary(result: ServiceResult, lang: str) -> str:
     try:
         return result.summary(lang)
     except Exception:  # a summary must never break the screen it belongs to

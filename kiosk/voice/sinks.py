@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from kiosk.voice.settings import VoiceError
 
@@ -179,7 +179,7 @@ class WavFileOutput(AudioOutput):
         self.path = path
         self._cancelled = cancelled
         self._realtime = realtime
-        self._fh = None
+        self._fh: BinaryIO | None = None
         self._fmt: PcmFormat | None = None
         self._written = 0
         self._started = 0.0
@@ -234,10 +234,11 @@ class WavFileOutput(AudioOutput):
 class PlayerOutput(AudioOutput):
     """Pipes samples into a player process (aplay/paplay) started on the first audio bytes."""
 
-    def __init__(self, argv: tuple[str, ...], spawn: Callable[[list[str]], subprocess.Popen]):
+    def __init__(self, argv: tuple[str, ...],
+                 spawn: Callable[[list[str]], subprocess.Popen[bytes]]):
         self._argv = argv
         self._spawn = spawn
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
 
     def begin(self, fmt: PcmFormat) -> None:
         argv = [a.format(rate=fmt.rate, channels=fmt.channels) for a in self._argv]

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import threading
 from dataclasses import dataclass, field
+from typing import cast
 
 from kiosk.logs import mask_text
 from kiosk.voice.settings import (
@@ -104,7 +105,7 @@ class Voice:
         self._worker: threading.Thread | None = None
         self._generation = 0
         self._current: _Utterance | None = None
-        self._procs: list[subprocess.Popen] = []
+        self._procs: list[subprocess.Popen[bytes]] = []
         self._last: tuple[str, str, bool] | None = None
         self._closed = False
         self._busy = 0  # utterances queued or running, for wait_idle
@@ -219,7 +220,7 @@ class Voice:
             self._kill_locked(proc)
 
     @staticmethod
-    def _kill_locked(proc: subprocess.Popen) -> None:
+    def _kill_locked(proc: subprocess.Popen[bytes]) -> None:
         # Only the worker reaps, and only under the lock, so an unreaped pid is still ours.
         if proc.returncode is None:
             try:
@@ -248,7 +249,7 @@ class Voice:
                     self._busy -= 1
                     self._idle.notify_all()
 
-    def _spawn_locked(self, argv: list[str], *, stdout: bool) -> subprocess.Popen:
+    def _spawn_locked(self, argv: list[str], *, stdout: bool) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.PIPE,
@@ -259,7 +260,7 @@ class Voice:
         self._procs.append(proc)
         return proc
 
-    def _spawn_player(self, argv: list[str]) -> subprocess.Popen:
+    def _spawn_player(self, argv: list[str]) -> subprocess.Popen[bytes]:
         with self._lock:
             if self._current is None or self._current.cancelled.is_set():
                 raise _NotPlayed
@@ -280,6 +281,7 @@ class Voice:
             except OSError as exc:
                 log.error("cannot start %s: %s", ESPEAK, exc.strerror or exc)
                 return
+        assert espeak.stdin is not None  # started with stdin=PIPE
         output = self._output_for(utterance)
         try:
             espeak.stdin.write(utterance.text.encode("utf-8"))  # below a pipe buffer: never blocks
@@ -303,8 +305,10 @@ class Voice:
             return WavFileOutput(path, utterance.cancelled, realtime=self.sink.realtime)
         return PlayerOutput(self.sink.player, self._spawn_player)
 
-    def _pump(self, espeak: subprocess.Popen, output: AudioOutput, utterance: _Utterance) -> bool:
+    def _pump(self, espeak: subprocess.Popen[bytes], output: AudioOutput,
+              utterance: _Utterance) -> bool:
         """Copy espeak's samples to the output as they come; True when spoken to the end."""
+        assert espeak.stdout is not None  # started with stdout=PIPE
         fd = espeak.stdout.fileno()
         head = b""
         started = False
@@ -334,7 +338,7 @@ class Voice:
             return False
         return started and not utterance.cancelled.is_set()
 
-    def _wait_child(self, proc: subprocess.Popen) -> int:
+    def _wait_child(self, proc: subprocess.Popen[bytes]) -> int:
         """Wait for ``proc`` to exit without reaping, then reap it under the lock (see _kill)."""
         try:
             os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
@@ -357,7 +361,8 @@ class Voice:
                     pass
             code = self._wait_child(proc)
             if code != 0 and not utterance.cancelled.is_set():
-                log.warning("audio player %s exited with %s", proc.args[0], code)
+                log.warning("audio player %s exited with %s", cast("list[str]", proc.args)[0],
+                            code)
 
 
 class _NotPlayed(Exception):
