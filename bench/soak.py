@@ -281,6 +281,7 @@ def count_paints(kiosk: Any) -> dict[str, int]:
             return False
 
     counter = PaintCounter()
+    kiosk.window.build_all_screens()
     for screen in kiosk.window.screens.values():
         screen.installEventFilter(counter)
     counts["_keep"] = counter  # type: ignore[assignment]

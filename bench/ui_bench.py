@@ -113,6 +113,7 @@ class Bench:
                 return False
 
         self._counter = PaintCounter()
+        self.window.build_all_screens()
         for screen in self.window.screens.values():
             screen.installEventFilter(self._counter)
         self.window.overlay.installEventFilter(self._counter)

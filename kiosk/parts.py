@@ -9,41 +9,62 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import Config
+
+if TYPE_CHECKING:
+    from drivers.base import Device
+    from drivers.camera import Camera
+    from drivers.document_printer import DocumentPrinter
+    from drivers.idcard import IdCardReader
+    from drivers.receipt_printer import ReceiptPrinter
+    from drivers.sscard import SocialSecurityCardReader
+    from kiosk.central.client import CentralClient
+    from kiosk.ops.updates import UpdateClient
+    from offline_queue import Outbox
+    from offline_queue.sync import SyncWorker
 
 log = logging.getLogger(__name__)
 
 
-def read_terminal_key(config: Config) -> bytes:
-    text = config.path("central", "key_file").read_text(encoding="ascii").strip()
-    return bytes.fromhex(text)
+def read_terminal_key(config: Config, key_file: str | Path | None = None) -> bytes:
+    """This terminal's signing key (``KeyFileError`` names the file and what is wrong)."""
+    from kiosk.central.signing import load_key
+
+    return load_key(key_file or config.path("central", "key_file"))
 
 
-def central_client(config: Config, **overrides: Any) -> Any:
-    """A client for the configured platform (``retries=0`` for workers that back off themselves)."""
+def central_client(config: Config, *, url: str | None = None, terminal_id: str | None = None,
+                   key_file: str | Path | None = None, **overrides: Any) -> CentralClient:
+    """The one way to build a client for the configured platform: signed with the terminal's
+    key, TLS against the configured CA and client certificate, the configured timeouts.
+    Flags may override the URL, terminal and key (``kiosk queue``); ``retries=0`` is for
+    workers and checks that back off or report themselves."""
     from kiosk.central.client import CentralClient
 
+    c = config.central
     return CentralClient(
-        config.central["url"], config.terminal["id"], read_terminal_key(config),
-        ca_bundle=config.central["ca_bundle"] or None,
-        client_cert=config.central["client_cert"] or None,
-        timeout=(config.central["connect_timeout"], config.central["read_timeout"]), **overrides)
+        url or c["url"], terminal_id or config.terminal["id"],
+        read_terminal_key(config, key_file),
+        ca_bundle=str(config.path("central", "ca_bundle")) if c["ca_bundle"] else None,
+        client_cert=str(config.path("central", "client_cert")) if c["client_cert"] else None,
+        timeout=(c["connect_timeout"], c["read_timeout"]), **overrides)
 
 
 @dataclass
 class Devices:
     """The devices this terminal has (None where config says it has none)."""
 
-    idcard: Any = None
-    sscard: Any = None
-    receipt_printer: Any = None
-    document_printer: Any = None
-    camera: Any = None
+    idcard: IdCardReader | None = None
+    sscard: SocialSecurityCardReader | None = None
+    receipt_printer: ReceiptPrinter | None = None
+    document_printer: DocumentPrinter | None = None
+    camera: Camera | None = None
     problems: dict[str, str] = field(default_factory=dict)  # name → why it did not open
 
-    def all(self) -> dict[str, Any]:
+    def all(self) -> dict[str, Device]:
         return {name: dev for name, dev in vars(self).items()
                 if name != "problems" and dev is not None}
 
@@ -89,13 +110,11 @@ def load_catalog(config: Config) -> Any:
     return Catalog.load()
 
 
-def open_outbox(config: Config) -> Any:
+def open_outbox(config: Config) -> Outbox | None:
     """The encrypted outbox, or None when it cannot open (the kiosk still serves queries)."""
-    try:
-        from kiosk.secret_store import load_or_create_key
-        from offline_queue import Outbox
-    except ImportError:  # the outbox package is optional while it is being built
-        return None
+    from kiosk.secret_store import load_or_create_key
+    from offline_queue import Outbox
+
     try:
         key = load_or_create_key(config.path("outbox", "key_file"))
         path = config.path("outbox", "path")
@@ -106,7 +125,21 @@ def open_outbox(config: Config) -> Any:
         return None
 
 
-def build_updates(config: Any) -> Any:
+def build_sync(config: Config, outbox: Outbox | None) -> SyncWorker | None:
+    """The outbox's sync worker, with its own client without retries: the worker backs off
+    itself, and stop() stays quick. A wrong key or rate limit is central refusing for now,
+    never an item's fault."""
+    if outbox is None:
+        return None
+    from kiosk.central.errors import CentralUnavailable, RateLimited, Unauthorized
+    from offline_queue.sync import SyncWorker
+
+    client = central_client(config, retries=0)
+    return SyncWorker(outbox, client.upload_transactions, batch_size=config.outbox["batch_size"],
+                      unavailable=(CentralUnavailable, RateLimited, Unauthorized))
+
+
+def build_updates(config: Config) -> UpdateClient | None:
     """The TUF client when this terminal takes updates (both URL and trusted root set)."""
     ops = config.ops
     if not ops["updates_url"] or not ops["trusted_root"]:

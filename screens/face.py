@@ -3,11 +3,8 @@ bar, then "verifying…"; after a failed match, try again or use the social-secu
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
-
 from kiosk.i18n import Translator
-from screens.qt import Qt, QWidget
+from screens.qt import QColor, QImage, QPainter, QPen, QRectF, Qt, QWidget
 from screens.theme import COLOURS
 from screens.widgets import Screen, button, label
 

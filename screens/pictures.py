@@ -4,10 +4,7 @@ Both animate only while shown, so hidden screens cost nothing."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QTimer
-from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QWidget
-
+from screens.qt import QColor, QPainter, QPen, QRectF, QTimer, QWidget
 from screens.theme import COLOURS
 
 

@@ -28,11 +28,15 @@ from screens.qt import (
     QEvent,
     QFrame,
     QHBoxLayout,
+    QImage,
+    QObject,
     QPushButton,
     QStackedWidget,
     Qt,
+    QTimer,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 from screens.result import ResultScreen
 from screens.search import SearchScreen
@@ -62,6 +66,12 @@ _NO_TOPBAR = {Step.ATTRACT, Step.GOODBYE, Step.OUT_OF_SERVICE}
 
 
 class TopBar(QWidget):
+    """Language, senior mode, say-again, mute, home, exit. The voice buttons only signal:
+    the app owns the voice and tells the window whether it is on."""
+
+    repeat_requested = Signal()
+    voice_toggle_requested = Signal()
+
     def __init__(self, flow: Flow, parent=None):
         super().__init__(parent)
         self.setObjectName("topbar")
@@ -83,13 +93,10 @@ class TopBar(QWidget):
         self.elderly_button = button(role="lang", name="elderly",
                                      on_click=lambda: flow.set_elderly(not flow.elderly))
         line.addWidget(self.elderly_button)
-        # Voice: say the screen again, or silence it; the app sets these two callbacks.
-        self.on_repeat = None
-        self.on_voice = None
         self.repeat_button = button(role="lang", name="repeat",
-                                    on_click=lambda: self.on_repeat and self.on_repeat())
+                                    on_click=self.repeat_requested.emit)
         self.voice_button = button(role="lang", name="voice",
-                                   on_click=lambda: self.on_voice and self.on_voice())
+                                   on_click=self.voice_toggle_requested.emit)
         self.home_button = button(on_click=flow.go_home, name="home")
         self.exit_button = button(on_click=flow.cancel, name="exit")
         for btn in (self.repeat_button, self.voice_button, self.home_button, self.exit_button):
@@ -131,8 +138,45 @@ class CountdownOverlay(QFrame):
         self.more.setText(t.t("common.more_time"))
 
 
+class _Screens(dict[Step, Screen]):
+    """The window's screens, each built the first time it is needed: start-up builds only
+    the attract screen, the rest follow after the first paint (``build_screens_soon``)."""
+
+    def __init__(self, window: KioskWindow) -> None:
+        super().__init__()
+        self._window = window
+
+    def __missing__(self, step: Step) -> Screen:
+        screen = SCREENS[step](self._window.flow)
+        self[step] = screen
+        self._window.stack.addWidget(screen)
+        return screen
+
+
+class _FirstPaint(QObject):
+    """Emits the window's ``first_painted`` once the first screen has been painted."""
+
+    def __init__(self, window: KioskWindow) -> None:
+        super().__init__(window)
+        self._window = window
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Paint:
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, self._window, self._window.first_painted.emit)
+        return False
+
+
 class KioskWindow(QWidget):
-    """Renders the flow; every touch or key tells the flow the resident is still here."""
+    """Renders the flow; every touch or key tells the flow the resident is still here.
+
+    What is not the flow's reaches the app only through signals (say again, mute, the hidden
+    technician gesture); the app answers through the window's methods, never its widgets."""
+
+    repeat_requested = Signal()
+    voice_toggle_requested = Signal()
+    technician_requested = Signal()
+    first_painted = Signal()
 
     def __init__(self, flow: Flow, width: int = 1080, height: int = 1920):
         super().__init__()
@@ -146,19 +190,17 @@ class KioskWindow(QWidget):
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(0)
         self.topbar = TopBar(flow)
+        self.topbar.repeat_requested.connect(self.repeat_requested)
+        self.topbar.voice_toggle_requested.connect(self.voice_toggle_requested)
         box.addWidget(self.topbar)
         self.banner = label(kind="problem", align=Qt.AlignCenter)
         self.banner.setObjectName("network_banner")
         box.addWidget(self.banner)
         self.stack = QStackedWidget()
         box.addWidget(self.stack, 1)
-        self.screens: dict[Step, Screen] = {}
-        for step, cls in SCREENS.items():
-            screen = cls(flow)
-            self.screens[step] = screen
-            self.stack.addWidget(screen)
+        self.screens = _Screens(self)
+        self._first_paint: _FirstPaint | None = None
         self.overlay = CountdownOverlay(flow, self)
-        self.on_technician = None  # set by the app: called after the hidden gesture
         self.technician: QWidget | None = None
         self._corner_taps: list[float] = []
         self.last_input = time.monotonic()
@@ -206,9 +248,45 @@ class KioskWindow(QWidget):
             return
         now = time.monotonic()
         self._corner_taps = [t for t in self._corner_taps if now - t < 3.0] + [now]
-        if len(self._corner_taps) >= 5 and self.on_technician is not None:
+        if len(self._corner_taps) >= 5:
             self._corner_taps.clear()
-            self.on_technician()
+            self.technician_requested.emit()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._first_paint is None:
+            self._first_paint = _FirstPaint(self)
+            self.current_screen().installEventFilter(self._first_paint)
+
+    def build_all_screens(self) -> None:
+        """Build every screen now (benches and screenshot runs want them all at once)."""
+        for step in SCREENS:
+            self.screens[step]
+
+    def build_screens_soon(self) -> None:
+        """After the first paint: build the screens not yet shown, one per turn of the event
+        loop, so the resident's first tap finds them ready and a touch is never kept waiting."""
+        missing = [step for step in SCREENS if step not in self.screens]
+
+        def next_one() -> None:
+            while missing and missing[0] in self.screens:
+                missing.pop(0)
+            if missing:
+                self.screens[missing.pop(0)]
+                QTimer.singleShot(0, self, next_one)
+
+        QTimer.singleShot(0, self, next_one)
+
+    def set_voice_on(self, on: bool) -> None:
+        """The app's voice was switched on or off: the mute button says which."""
+        self.topbar.voice_on = on
+        self.show_state()
+
+    def show_face_frame(self, image: QImage, prompt_code: str, progress: float) -> None:
+        """The newest camera frame and the face gate's prompt, while on the face step."""
+        screen = self.screens[Step.FACE]
+        assert isinstance(screen, FaceScreen)
+        screen.show_frame(image, prompt_code, progress)
 
     def show_technician(self, screen: QWidget) -> None:
         self.close_technician()

@@ -9,17 +9,34 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
+from kiosk.announcements import load_announcements
 from kiosk.app.bridge import Bridge
 from kiosk.config import Config
-from kiosk.parts import Devices, build_devices, central_client, load_catalog, open_outbox
+from kiosk.ops import watchdog
+from kiosk.ops.operations import Operations
+from kiosk.parts import (
+    Devices,
+    build_devices,
+    build_sync,
+    build_updates,
+    central_client,
+    load_catalog,
+    open_outbox,
+)
 from kiosk.visit.effects import VisitEffects
 from kiosk.visit.flow import Flow
+
+if TYPE_CHECKING:
+    from kiosk.app.camera_steps import CameraSteps
+    from kiosk.catalog.services import Catalog
+    from kiosk.ops.heartbeat import BeatResult
+    from kiosk.voice.speaker import Voice
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +61,8 @@ def qt_application(argv: list[str] | None = None) -> QApplication:
 class KioskApp:
     """The running terminal. ``tick_ms`` is the flow clock's period (tests shorten it)."""
 
-    def __init__(self, config: Config, *, catalog: Any = None, devices: Devices | None = None,
-                 tick_ms: int = 1000) -> None:
-
+    def __init__(self, config: Config, *, catalog: Catalog | None = None,
+                 devices: Devices | None = None, tick_ms: int = 1000) -> None:
         self.config = config
         self.qt = qt_application()
         self.catalog = catalog or load_catalog(config)
@@ -63,8 +79,6 @@ class KioskApp:
                          language=config.ui["language"], elderly=config.ui["elderly_mode"],
                          idle_timeout=session["idle_timeout"], countdown=session["countdown"],
                          take_documents_timeout=session["take_documents_timeout"])
-        from kiosk.announcements import load_announcements
-
         self.flow.announcements = load_announcements()
         from screens.window import KioskWindow
 
@@ -72,18 +86,22 @@ class KioskApp:
         self.timer = QTimer()
         self.timer.setInterval(tick_ms)
         self.timer.timeout.connect(self._tick)
-        self._last_beat: Any = None
-        self.face_step = None
-        self._wire_devices()
+        self._last_beat: BeatResult | None = None
         self.voice = self._build_voice()
-        self._spoken_key: tuple | None = None
+        self._spoken_key: tuple[object, ...] | None = None
         self.flow.on_change(self._speak)
-        self.window.topbar.on_repeat = self._repeat
-        self.window.topbar.on_voice = self._toggle_voice
-        from kiosk.app.operations import Operations
-
-        self.ops = Operations(self)
-        self.window.on_technician = self.open_technician
+        self.camera_steps: CameraSteps | None = None
+        self._wire_devices()
+        self.window.repeat_requested.connect(self._repeat)
+        self.window.voice_toggle_requested.connect(self._toggle_voice)
+        self.window.technician_requested.connect(self.open_technician)
+        self.ops = Operations(config=config, devices=self.devices, client=self.client,
+                              outbox=self.outbox, sync=build_sync(config, self.outbox),
+                              updates=build_updates(config), visits=self.flow, catalog=self.catalog,
+                              post=self.bridge.post, exit_app=self.qt.exit, voice=self.voice)
+        self.flow.on_session_end(self.ops.visit_ended)
+        self._ping: QTimer | None = None
+        self._started = False
 
     def _tick(self) -> None:
         if (self.window.technician is not None and time.monotonic() - self.window.last_input
@@ -95,7 +113,7 @@ class KioskApp:
             self.flow.set_network(beat.sent)
         self.flow.tick()
 
-    def _build_voice(self) -> Any:
+    def _build_voice(self) -> Voice | None:
         """Spoken guidance; ``KIOSK_VOICE_SINK`` may name a sink (``wav:/dir`` in tests)."""
         from kiosk.voice.speaker import Voice
 
@@ -105,7 +123,7 @@ class KioskApp:
         except Exception as exc:  # no voice is better than no kiosk
             log.error("voice guidance unavailable: %s", exc)
             return None
-        self.window.topbar.voice_on = voice.enabled
+        self.window.set_voice_on(voice.enabled)
         return voice
 
     def _speak(self, flow: Flow) -> None:
@@ -134,8 +152,7 @@ class KioskApp:
         if self.voice is None:
             return
         self.voice.set_enabled(not self.voice.enabled)
-        self.window.topbar.voice_on = self.voice.enabled
-        self.window.show_state()
+        self.window.set_voice_on(self.voice.enabled)
 
     def _wire_devices(self) -> None:
         gui = self.bridge.on_gui
@@ -146,72 +163,16 @@ class KioskApp:
             reader.on_card_removed(gui(self.flow.card_removed))
             reader.on_card_error(gui(self._card_error))
         if self.devices.camera is not None:
-            self._wire_face_step()
+            from kiosk.app.camera_steps import CameraSteps  # OpenCV only with a camera
+
+            self.camera_steps = CameraSteps(self.devices.camera, self.flow, self.window,
+                                            self.bridge, self.voice)
 
     def _card_error(self, error: BaseException) -> None:
         if getattr(error, "fault", "") == "pin_required":
             self.flow.card_needs_pin()
         else:
             self.flow.card_error(card_problem_key(error), str(error))
-
-    def _wire_face_step(self) -> None:
-        """Camera frames run through the face gate on the camera thread while the flow is on
-        the face step; the screen gets the newest frame only (stale ones are dropped)."""
-        from PySide6.QtGui import QImage
-
-        from kiosk.visit.face_step import FaceStep
-        from kiosk.visit.flow import Step
-
-        screen = self.window.screens[Step.FACE]
-        latest: dict[str, Any] = {}
-        spoken = {"code": None, "at": 0.0}
-
-        def say_prompt(code: str) -> None:
-            """Speak a prompt that has changed, at most every 2.5 s (no chatter)."""
-            now = time.monotonic()
-            if self.voice is None or code == spoken["code"] or now - spoken["at"] < 2.5:
-                return
-            if code in ("ok", "hold_still", "done"):
-                return
-            spoken.update(code=code, at=now)
-            self.voice.say(self.window.t.t(f"face.prompt.{code}"), self.flow.language,
-                           slow=self.flow.elderly)
-
-        def show_latest() -> None:
-            frame, state = latest.pop("frame", None), latest.pop("state", None)
-            if frame is None or self.flow.step is not Step.FACE:
-                return
-            h, w = frame.shape[:2]
-            image = QImage(frame.data, w, h, 3 * w, QImage.Format_BGR888).copy()
-            screen.show_frame(image, state.prompt_code, state.progress)
-            say_prompt(state.prompt_code)
-
-        def on_update(frame, state) -> None:  # camera thread
-            pending = "frame" in latest
-            latest["frame"], latest["state"] = frame, state
-            if not pending:
-                self.bridge.post(show_latest)
-
-        self.face_step = FaceStep(self.devices.camera, on_update,
-                                  self.bridge.on_gui(self.flow.face_captured))
-        from kiosk.visit.qr_scan import QrScanner
-
-        self.qr_scanner = QrScanner(self.devices.camera, self.bridge.on_gui(self.flow.qr_found))
-        self.flow.can_scan = True
-
-        def follow(flow) -> None:
-            wanted = flow.step is Step.FACE and flow.face_problem is None
-            if wanted and not self.face_step.active:
-                self.face_step.start()
-            elif not wanted and self.face_step.active:
-                self.face_step.stop()
-            scanning = flow.scan_field is not None
-            if scanning and not self.qr_scanner.active:
-                self.qr_scanner.start()
-            elif not scanning and self.qr_scanner.active:
-                self.qr_scanner.stop()
-
-        self.flow.on_change(follow)
 
     def start(self, show: bool = True) -> None:
         """Open devices (a device that fails stays in error; the kiosk still serves)."""
@@ -222,13 +183,36 @@ class KioskApp:
                 self.devices.problems[name] = str(exc)
                 log.error("device %s did not open: %s", name, exc)
         self.timer.start()
+        if not show:
+            self._start_background()
+            return
+        # The attract screen first: operations (and their HTTP stack) and the other screens
+        # start once it is painted, so a restarted kiosk is on screen as soon as it can be.
+        self.window.first_painted.connect(self._start_background)
+        if self.config.screen["fullscreen"]:
+            self.window.setWindowFlag(Qt.FramelessWindowHint, True)
+            self.window.showFullScreen()
+        else:
+            self.window.show()
+
+    def _start_background(self) -> None:
+        if self._started:  # once; and never after stop() (a late first paint of a closing window)
+            return
+        self._started = True
         self.ops.start()
-        if show:
-            if self.config.screen["fullscreen"]:
-                self.window.setWindowFlag(Qt.FramelessWindowHint, True)
-                self.window.showFullScreen()
-            else:
-                self.window.show()
+        self._start_watchdog()
+        self.window.build_screens_soon()
+
+    def _start_watchdog(self) -> None:
+        """Tell systemd we are up, and ping its watchdog from the main loop: a hung GUI
+        thread stops the pings, and systemd restarts the kiosk."""
+        watchdog.notify_ready()
+        interval = watchdog.Notifier().ping_interval()
+        if interval:
+            self._ping = QTimer()
+            self._ping.setInterval(int(interval * 1000))
+            self._ping.timeout.connect(watchdog.ping)
+            self._ping.start()
 
     def open_technician(self) -> None:
         """The hidden gesture was made on an idle terminal: the PIN pad, then the tools."""
@@ -245,7 +229,10 @@ class KioskApp:
         self.window.close_technician()
 
     def stop(self) -> None:
+        self._started = True
         self.ops.stop()
+        if self._ping is not None:
+            self._ping.stop()
         if self.voice is not None:
             self.voice.close()
         self.timer.stop()

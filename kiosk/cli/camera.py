@@ -14,22 +14,34 @@ import json
 import queue
 import sys
 import time
+from typing import TYPE_CHECKING, TypedDict
 
-import cv2
+from kiosk.exit_codes import EXIT_DEVICE, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE
 
-from drivers.camera import Camera, CameraError
-from drivers.face import PROMPTS_ZH, FaceGate, GateVerdict
+if TYPE_CHECKING:  # OpenCV and numpy load when the command runs, not when the parser is built
+    import numpy as np
 
-EXIT_OK, EXIT_USAGE, EXIT_TIMEOUT, EXIT_DEVICE = 0, 2, 3, 4
+    from drivers.face import GateVerdict
+
 OPEN_TIMEOUT = 5.0
 
 
-def check(uri: str, frames: int, timeout: float) -> tuple[dict, bool]:
-    """Read ``frames`` frames and judge them; returns (report, all frames came)."""
-    camera = Camera(uri)
-    inbox: queue.Queue = queue.Queue(maxsize=frames)
+class CameraReport(TypedDict):
+    frames: int
+    fps: float
+    faces: int
+    best_quality: str
 
-    def take(frame) -> None:
+
+def check(uri: str, frames: int, timeout: float) -> tuple[CameraReport, bool]:
+    """Read ``frames`` frames and judge them; returns (report, all frames came)."""
+    from drivers.camera import Camera
+    from drivers.face import FaceGate
+
+    camera = Camera(uri)
+    inbox: queue.Queue[tuple[float, np.ndarray]] = queue.Queue(maxsize=frames)
+
+    def take(frame: np.ndarray) -> None:
         if not inbox.full():
             inbox.put((time.monotonic(), frame))
 
@@ -37,7 +49,7 @@ def check(uri: str, frames: int, timeout: float) -> tuple[dict, bool]:
     camera.open()
     try:
         camera.wait_ready(min(timeout, OPEN_TIMEOUT), first_attempt=True)
-        got: list = []
+        got: list[tuple[float, np.ndarray]] = []
         deadline = time.monotonic() + timeout
         while len(got) < frames and (left := deadline - time.monotonic()) > 0:
             try:
@@ -54,7 +66,7 @@ def check(uri: str, frames: int, timeout: float) -> tuple[dict, bool]:
         verdicts.append(gate.assess(frame))
     span = got[-1][0] - got[0][0] if len(got) > 1 else 0.0
     best = max(verdicts, key=_rank, default=None)
-    report = {"frames": len(got),
+    report: CameraReport = {"frames": len(got),
               "fps": round((len(got) - 1) / span, 1) if span > 0 else 0.0,
               "faces": sum(1 for v in verdicts if v.faces == 1),
               "best_quality": best.code if best else "no_face"}
@@ -70,6 +82,11 @@ def run(args: argparse.Namespace) -> int:
     if args.frames < 1:
         print("kiosk camera: --frames must be at least 1", file=sys.stderr)
         return EXIT_USAGE
+    import cv2
+
+    from drivers.camera import CameraError
+    from drivers.face import PROMPTS_ZH
+
     # OpenCV's own warnings (one per retry) would bury our one-line diagnosis.
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     try:

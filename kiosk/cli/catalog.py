@@ -16,8 +16,7 @@ import sys
 from pathlib import Path
 
 from kiosk.catalog.services import Catalog, CatalogError
-
-EXIT_OK, EXIT_FAIL = 0, 1
+from kiosk.exit_codes import EXIT_FAIL, EXIT_OK
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+
+from kiosk.cli.common import load_config_or_exit
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,15 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kiosk.config import ConfigError, load_config
     from kiosk.ops.doctor import exit_code, run_doctor
+    from kiosk.parts import build_devices, central_client
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"kiosk doctor: configuration error: {exc}", file=sys.stderr)
-        return 2
-    checks = run_doctor(config, settle=args.settle)
+    config = load_config_or_exit(args.config, "kiosk doctor")
+    checks = run_doctor(config, devices=lambda: build_devices(config),
+                        client=lambda: central_client(config, retries=0),  # it reports, no retries
+                        settle=args.settle)
     code = exit_code(checks)
     if args.json:
         print(json.dumps({"ok": code == 0, "exit_code": code,

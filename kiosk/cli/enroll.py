@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from kiosk.cli.common import load_config_or_exit
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("enroll", help="enrol this terminal with a one-time code from central")
@@ -20,7 +22,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kiosk.cli.config import set_
-    from kiosk.config import ConfigError, load_config
     from kiosk.ops.enrolment import EnrolmentError, enroll, write_key
 
     target = args.config or os.environ.get("KIOSK_CONFIG")
@@ -28,11 +29,7 @@ def run(args: argparse.Namespace) -> int:
         print("kiosk enroll: say which override file records the terminal id "
               "(--config PATH or KIOSK_CONFIG)", file=sys.stderr)
         return 2
-    try:
-        config = load_config(target) if Path(target).exists() else load_config()
-    except ConfigError as exc:
-        print(f"kiosk enroll: configuration error: {exc}", file=sys.stderr)
-        return 2
+    config = load_config_or_exit(target if Path(target).exists() else None, "kiosk enroll")
     url = args.url or config.get("central", "url")
     try:
         result = enroll(url, args.code, timeout=(config.central["connect_timeout"],

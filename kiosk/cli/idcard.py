@@ -14,10 +14,10 @@ import sys
 
 from drivers.idcard import CardTimeout, IdCardError, IdCardReader
 from drivers.identity import Identity, mask_id_number, mask_name
+from kiosk.exit_codes import EXIT_DEVICE, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_USAGE, EXIT_TIMEOUT, EXIT_DEVICE = 0, 2, 3, 4
 JSON_KEYS = ("card_type", "name", "name_en", "sex", "nation", "nationality", "birth_date",
              "address", "id_number", "authority", "valid_from", "valid_until", "pass_number",
              "issue_count", "photo_wlt")

@@ -1,6 +1,6 @@
 """``kiosk``: the terminal app and its technician command line.
 
-Exit codes shared by every subcommand are in :mod:`kiosk.cli.exit_codes`.
+Exit codes shared by every subcommand are in :mod:`kiosk.exit_codes`.
 """
 
 from __future__ import annotations
@@ -12,16 +12,24 @@ import sys
 
 import kiosk.cli
 
-_NOT_COMMANDS = {"main", "exit_codes"}
+_NOT_COMMANDS = {"main", "common"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_names() -> list[str]:
+    """One module per subcommand, named as the command (``kiosk run`` is ``kiosk/cli/run.py``)."""
+    return sorted(info.name for info in pkgutil.iter_modules(kiosk.cli.__path__)
+                  if not info.name.startswith("_") and info.name not in _NOT_COMMANDS)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every subcommand, or with ``only`` that one: ``kiosk run`` then loads
+    nothing that another command needs (the start of a terminal stays lean)."""
     parser = argparse.ArgumentParser(prog="kiosk", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for info in sorted(pkgutil.iter_modules(kiosk.cli.__path__), key=lambda m: m.name):
-        if info.name.startswith("_") or info.name in _NOT_COMMANDS:
+    for name in command_names():
+        if only is not None and name != only:
             continue
-        module = importlib.import_module(f"kiosk.cli.{info.name}")
+        module = importlib.import_module(f"kiosk.cli.{name}")
         register = getattr(module, "register", None)
         if register is not None:
             register(sub)
@@ -29,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    first = argv[0] if argv else None
+    parser = build_parser(first if first in command_names() else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

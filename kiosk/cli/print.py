@@ -10,7 +10,7 @@ import argparse
 import datetime as dt
 import sys
 
-EXIT_OK, EXIT_USAGE, EXIT_DEVICE = 0, 2, 4
+from kiosk.exit_codes import EXIT_DEVICE, EXIT_OK, EXIT_USAGE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,33 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.set_defaults(func=page_test)
 
 
-def _now() -> str:
-    return dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def test_receipt(profile_name: str, lang: str):
-    """A receipt that exercises what can go wrong: CJK (simplified and traditional), full-width
-    punctuation, a table, a QR code, a barcode and the cut."""
-    from drivers.escpos_elements import Barcode, Pair, QrCode, ReceiptDoc, Rule, Table, Text
-
-    now = _now()
-    return ReceiptDoc((
-        Text("打印测试 / 打印測試 / Print test", "center", True, 1),
-        Rule(),
-        Pair("Profile", profile_name),
-        Pair("Time", now),
-        Text("简体：广州市政务服务一体机"),
-        Text("繁體：廣州市政務服務一體機"),
-        Text("标点：，。！？：；（）「」"),
-        Text("ASCII: 0123456789 ABCDEFG abcdefg"),
-        Table(("项目", "结果"), (("字体", "OK"), ("二维码", "OK"))),
-        QrCode(f"kiosk-receipt-test {now}", "扫码测试"),
-        Barcode("TEST-0123456789"),
-    ), cut=True, title="receipt-test")
-
-
 def receipt_test(args: argparse.Namespace) -> int:
     from drivers.receipt_printer import PrinterError, ReceiptPrinter, load_profile
+    from kiosk.documents.printer_tests import printer_test_receipt
 
     try:
         profile = load_profile(args.profile)
@@ -65,7 +41,7 @@ def receipt_test(args: argparse.Namespace) -> int:
     job_id = f"receipt-test-{dt.datetime.now():%Y%m%d%H%M%S%f}"
     try:
         printer.open()
-        result = printer.print_job(job_id, test_receipt(profile.name, args.lang))
+        result = printer.print_job(job_id, printer_test_receipt(profile.name, args.lang))
     except PrinterError as exc:
         print(f"receipt printer {args.uri}: {exc.fault}: {exc}", file=sys.stderr)
         return EXIT_DEVICE
@@ -76,24 +52,12 @@ def receipt_test(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def test_page_context(queue: str) -> dict:
-    """The A4 test page: the three scripts and CJK punctuation a real document uses."""
-    return {
-        "queue": queue, "terminal_id": "technician", "printed_at": _now(),
-        "verification_code": "TEST-PAGE", "verify_url": "kiosk-page-test",
-        "records": [["简体", "广州市政务服务一体机 0123456789"],
-                    ["繁體", "廣州市政務服務一體機 ABCDEFG"],
-                    ["标点", "，。！？：；（）「」《》"],
-                    ["English", "The quick brown fox jumps over the lazy dog."]],
-    }
-
-
 def page_test(args: argparse.Namespace) -> int:
     from drivers.document_printer import DocumentPrinter
     from drivers.receipt_printer import PrinterError
-    from kiosk.documents.a4 import render_a4
+    from kiosk.documents.printer_tests import printer_test_page
 
-    pdf = render_a4("printer_test", test_page_context(args.queue), args.lang)
+    pdf = printer_test_page(args.queue, args.lang)
     printer = DocumentPrinter(f"cups://{args.queue}", job_timeout=args.timeout)
     job_id = f"page-test-{dt.datetime.now():%Y%m%d%H%M%S%f}"
     try:

@@ -22,11 +22,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from kiosk.exit_codes import EXIT_CENTRAL, EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from kiosk.paths import ROOT
 from kiosk.secret_store import SecretStoreError, load_or_create_key
 from offline_queue import Outbox, OutboxError
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_CENTRAL = 0, 1, 2, 5
 DEFAULT_KEY_FILE = ROOT / "var" / "secrets" / "outbox.key"
 
 
@@ -68,15 +68,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def _central(args: argparse.Namespace) -> Any:
     """A CentralClient for this terminal; config supplies what the flags do not."""
-    from kiosk.central.client import CentralClient
-    from kiosk.central.signing import load_key
     from kiosk.config import load_config
+    from kiosk.parts import central_client
 
-    config = load_config(args.config)
-    url = args.central or config.get("central", "url")
-    terminal = args.terminal or config.get("terminal", "id")
-    key = load_key(args.central_key or config.path("central", "key_file"))
-    return CentralClient(url, terminal, key, retries=1)
+    return central_client(load_config(args.config), url=args.central, terminal_id=args.terminal,
+                          key_file=args.central_key, retries=1)
 
 
 def _worker(box: Outbox, client: Any, args: argparse.Namespace) -> Any:

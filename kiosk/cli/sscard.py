@@ -15,7 +15,7 @@ import sys
 from drivers.identity import Identity
 from drivers.sscard import SocialSecurityCardReader
 from drivers.sscard_errors import CardTimeout, PinFormatError, SocialSecurityCardError
-from kiosk.cli.exit_codes import EXIT_DEVICE, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE
+from kiosk.exit_codes import EXIT_DEVICE, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE
 
 
 def reader_uri(reader: str) -> str:
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("sscard", help="read a social-security card (PC/SC)",
                                    description="Read one social-security card over PC/SC, "
                                                "for technicians checking a reader.")

@@ -6,6 +6,8 @@ import argparse
 import getpass
 import sys
 
+from kiosk.cli.common import load_config_or_exit
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("technician", help="technician PIN: set it, see the lockout state")
@@ -17,10 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def technician(args: argparse.Namespace) -> int:
-    from kiosk.cli.run import load_or_exit
     from kiosk.ops.technician import TechnicianAccess, TechnicianError
 
-    config = load_or_exit(args.config)
+    config = load_config_or_exit(args.config, "kiosk technician", logs=True)
     access = TechnicianAccess(config.path("ops", "technician_state"),
                               terminal_id=config.terminal["id"])
     if args.action == "status":

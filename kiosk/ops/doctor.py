@@ -15,13 +15,17 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import Config
+from kiosk.exit_codes import EXIT_CENTRAL, EXIT_DEVICE, EXIT_FAIL, EXIT_OK
+
+if TYPE_CHECKING:
+    from kiosk.central.client import CentralClient
+    from kiosk.parts import Devices
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAIL, EXIT_DEVICE, EXIT_CENTRAL = 0, 1, 4, 5
 MIN_FREE_BYTES = 200 * 1024 * 1024
 MIN_FREE_RATIO = 0.05
 OLDEST_READY_WARN_S = 24 * 3600
@@ -149,28 +153,16 @@ def check_outbox(path: Path) -> Check:
     return Check("outbox", "outbox", not problems, detail, data)
 
 
-def central_client(config: Config) -> Any:
-    """The terminal's signed client, built from config (no retries: the doctor reports)."""
-    from kiosk.central.client import CentralClient
-    from kiosk.central.signing import load_key
-
-    key = load_key(config.path("central", "key_file"))
-    c = config.central
-    return CentralClient(c["url"], config.get("terminal", "id"), key,
-                         ca_bundle=str(config.path("central", "ca_bundle")) if c["ca_bundle"] else None,
-                         timeout=(c["connect_timeout"], c["read_timeout"]), retries=0)
-
-
-def run_doctor(config: Config, *, devices: dict[str, Any] | None = None,
-               client: Any = None, settle: float = 3.0, live: bool = False) -> list[Check]:
-    """Every check, in the order a technician would go through them. ``live``: the devices
-    are the running kiosk's own — read their status, never open or close them."""
+def run_doctor(config: Config, *, devices: dict[str, Any] | Callable[[], Devices],
+               client: CentralClient | Callable[[], CentralClient], settle: float = 3.0,
+               live: bool = False) -> list[Check]:
+    """Every check, in the order a technician would go through them. ``devices`` and
+    ``client`` are the running kiosk's own (``live``: read their status, never open or close
+    them) or factories the doctor calls itself, when a failure to build them is a finding."""
     checks: list[Check] = []
-    if devices is None:
-        from kiosk.parts import build_devices
-
+    if callable(devices):
         try:
-            built = build_devices(config)
+            built = devices()
             devices = built.all()
             for name, why in built.problems.items():
                 checks.append(Check(f"device:{name}", "device", False, why))
@@ -179,18 +171,21 @@ def run_doctor(config: Config, *, devices: dict[str, Any] | None = None,
             devices = {}
     for name, device in devices.items():
         checks.append(check_device(name, device, settle=settle, live=live))
-    own_client = client is None
-    if own_client:
+    own_client = callable(client)
+    reachable: CentralClient | None = None
+    if callable(client):
         try:
-            client = central_client(config)
+            reachable = client()
         except Exception as exc:  # noqa: BLE001 - KeyFileError and the like
             checks.append(Check("central", "central", False, f"{type(exc).__name__}: {exc}"))
-    if client is not None:
+    else:
+        reachable = client
+    if reachable is not None:
         try:
-            checks.append(check_central(client))
+            checks.append(check_central(reachable))
         finally:
             if own_client:
-                client.close()
+                reachable.close()
     outbox_path = config.path("outbox", "path")
     checks.append(check_disk(outbox_path.parent))
     checks.append(check_outbox(outbox_path))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import kiosk
+from kiosk.ops.worker import LoopWorker
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +80,15 @@ class BeatResult:
     queued_as_telemetry: bool = False
 
 
-class Heartbeat:
+class Heartbeat(LoopWorker):
     """Sends heartbeats on a thread every ``interval`` seconds; :meth:`beat` sends one now."""
+
+    thread_name = "heartbeat"
 
     def __init__(self, client: Any, facts: TerminalFacts, *, runner: Any = None,
                  interval: float = 60.0, terminal_id: str | None = None,
                  on_sent: Callable[[list[dict[str, Any]]], None] | None = None):
+        super().__init__()
         self._client = client
         self._facts = facts
         self._runner = runner
@@ -94,9 +98,6 @@ class Heartbeat:
         self._on_sent = on_sent  # called with the acks central now has (e.g. restart after it)
         self._lock = threading.Lock()
         self._beat_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self.last: BeatResult | None = None
 
     def report(self, item: dict[str, Any]) -> None:
@@ -150,29 +151,13 @@ class Heartbeat:
         return BeatResult(False, 0, f"{type(exc).__name__}: {exc}", queued)
 
     # -- thread ----------------------------------------------------------------------------
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.beat()
-            except Exception:  # noqa: BLE001 - a bug here must not stop future heartbeats
-                log.exception("heartbeat failed")
-            self._wake.wait(self.interval)
-            self._wake.clear()
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
-        self._thread.start()
+    def _round(self) -> float:
+        try:
+            self.beat()
+        except Exception:  # noqa: BLE001 - a bug here must not stop future heartbeats
+            log.exception("heartbeat failed")
+        return self.interval
 
     def beat_soon(self) -> None:
         """Send the next heartbeat now (e.g. right after a command finished, to ack it)."""
-        self._wake.set()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
+        self.wake()

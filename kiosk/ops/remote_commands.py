@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.ops.worker import LoopWorker
+
 log = logging.getLogger(__name__)
 
 KNOWN_COMMANDS = ("restart_app", "maintenance_on", "maintenance_off", "reload_catalog",
@@ -38,16 +40,19 @@ class Ack:
         return {"id": self.id, "ok": self.ok, "detail": self.detail}
 
 
-class CommandRunner:
+class CommandRunner(LoopWorker):
     """Queue of remote commands, run one by one on a worker thread when the terminal is idle.
 
     ``handlers`` maps a command name to ``handler(args) -> detail``; raising means failure.
     ``on_result(command, ack)`` (optional) is called on the worker thread: the app hops it to Qt.
     """
 
+    thread_name = "remote-commands"
+
     def __init__(self, handlers: dict[str, Handler], is_idle: Callable[[], bool], *,
                  idle_poll: float = 0.5, on_result: Callable[[dict, Ack], None] | None = None,
                  remember: int = 500):
+        super().__init__()
         self._handlers = dict(handlers)
         self._is_idle = is_idle
         self._idle_poll = idle_poll
@@ -57,9 +62,6 @@ class CommandRunner:
         self._acks: list[Ack] = []
         self._done: collections.OrderedDict[str, Ack] = collections.OrderedDict()
         self._remember = remember
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- feeding and draining --------------------------------------------------------------
     def submit(self, commands: list[dict[str, Any]]) -> None:
@@ -130,27 +132,11 @@ class CommandRunner:
             except Exception:  # noqa: BLE001 - a listener's bug is logged, the runner goes on
                 log.exception("on_result listener failed")
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.run_pending()
-            # Wait for new commands; while some wait for idle, look again every idle_poll.
-            self._wake.wait(self._idle_poll if self.pending else None)
-            self._wake.clear()
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="remote-commands", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
+    def _round(self) -> float | None:
+        self.run_pending()
+        # Wait for new commands; while some wait for idle, look again every idle_poll.
+        return self._idle_poll if self.pending else None
 
     def notify_idle(self) -> None:
         """The app may call this when a visit ends, so waiting commands run at once."""
-        self._wake.set()
+        self.wake()

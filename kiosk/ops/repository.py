@@ -41,10 +41,11 @@ from tuf.api.metadata import (
 )
 from tuf.api.serialization.json import JSONSerializer
 
+from kiosk.ops.update_targets import KINDS, target_path
+
 log = logging.getLogger(__name__)
 
 ROLES = ("root", "targets", "snapshot", "timestamp")
-KINDS = ("catalog", "config", "announcements", "software")
 DEFAULT_EXPIRY = {"root": dt.timedelta(days=365), "targets": dt.timedelta(days=90),
                   "snapshot": dt.timedelta(days=7), "timestamp": dt.timedelta(days=1)}
 PASSPHRASE_ENV = "KIOSK_OPS_PASSPHRASE"
@@ -52,11 +53,6 @@ PASSPHRASE_ENV = "KIOSK_OPS_PASSPHRASE"
 
 class RepositoryError(Exception):
     """The repository cannot be created, read or changed; the message says what to fix."""
-
-
-def target_path(kind: str) -> str:
-    """The one target name per kind; a new version replaces it under the same name."""
-    return f"{kind}/{kind}.tar.gz"
 
 
 def _utcnow() -> dt.datetime:

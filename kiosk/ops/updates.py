@@ -24,12 +24,12 @@ import tarfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tuf.api import exceptions as tuf_errors
-from tuf.ngclient import Updater, UpdaterConfig
+from kiosk.ops.update_targets import KINDS, target_path
 
-from kiosk.ops.repository import KINDS, target_path
+if TYPE_CHECKING:
+    from tuf.ngclient import Updater
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,8 @@ def version_key(version: str) -> tuple:
 
 
 def _classify(exc: Exception) -> str:
+    from tuf.api import exceptions as tuf_errors
+
     if isinstance(exc, tuf_errors.UnsignedMetadataError):
         return "bad_signature"
     if isinstance(exc, tuf_errors.ExpiredMetadataError):
@@ -113,6 +115,8 @@ class UpdateClient:
 
     # -- the check -------------------------------------------------------------------------
     def _updater(self) -> Updater:
+        from tuf.ngclient import Updater, UpdaterConfig  # loaded when an update is checked
+
         self._metadata_dir.mkdir(parents=True, exist_ok=True)
         self._download_dir.mkdir(parents=True, exist_ok=True)
         return Updater(str(self._metadata_dir), f"{self.repo_url}/metadata/",
@@ -121,6 +125,8 @@ class UpdateClient:
 
     def check(self, kind: str) -> UpdateResult:
         """Look for a newer ``kind``; verify, stage, switch, health-check, roll back if unfit."""
+        from tuf.api import exceptions as tuf_errors
+
         state = self._state(kind)
         current = state.get("current")
         try:
