@@ -18,11 +18,15 @@ screenshots: setup
 demo: setup
 	@$(VENV)/bin/kiosk demo
 
-test: setup
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Style, the import contracts of ../shared/DESIGN.md (setup.cfg [importlinter]), and types of
+# the Qt-free core (setup.cfg [mypy]): a broken layer fails the build before any test runs.
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 bench: setup
 	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
