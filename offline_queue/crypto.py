@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+import threading
+from typing import TYPE_CHECKING
 
 from offline_queue.errors import OutboxError, PayloadSealError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PLAIN = 0x00
 SEALED_V1 = 0x01
@@ -43,31 +43,48 @@ def encode_payload(payload: dict[str, object]) -> bytes:
 
 
 class PayloadCipher:
-    """Seals and opens payload blobs; ``key=None`` stores plain JSON (tests, development)."""
+    """Seals and opens payload blobs; ``key=None`` stores plain JSON (tests, development).
+
+    The AES key is derived on the first seal or open: opening the outbox at start-up does not
+    load the cryptography library (about 9 MiB), the first transaction does."""
 
     def __init__(self, key: bytes | None):
-        if key is None:
-            self._aead: AESGCM | None = None
-            return
-        if not isinstance(key, bytes | bytearray) or len(key) < 16:
+        if key is not None and (not isinstance(key, bytes | bytearray) or len(key) < 16):
             raise OutboxError("outbox key must be at least 16 bytes of secret material")
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(bytes(key))
-        self._aead = AESGCM(derived)
+        self._secret = None if key is None else bytes(key)
+        self._derived: AESGCM | None = None
+        self._lock = threading.Lock()
 
     @property
     def sealing(self) -> bool:
-        return self._aead is not None
+        return self._secret is not None
+
+    @property
+    def _aead(self) -> AESGCM | None:
+        if self._secret is None:
+            return None
+        with self._lock:
+            if self._derived is None:
+                from cryptography.hazmat.primitives import hashes
+                from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+                from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+                derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                               info=_INFO).derive(self._secret)
+                self._derived = AESGCM(derived)
+            return self._derived
 
     @staticmethod
     def _aad(idem_key: str, stream: str) -> bytes:
         return b"%s\x00%s" % (stream.encode(), idem_key.encode())
 
     def seal(self, plaintext: bytes, idem_key: str, stream: str) -> bytes:
-        if self._aead is None:
+        aead = self._aead
+        if aead is None:
             return bytes([PLAIN]) + plaintext
         nonce = os.urandom(_NONCE)
-        return bytes([SEALED_V1]) + nonce + self._aead.encrypt(nonce, plaintext,
-                                                               self._aad(idem_key, stream))
+        return bytes([SEALED_V1]) + nonce + aead.encrypt(nonce, plaintext,
+                                                         self._aad(idem_key, stream))
 
     def open(self, blob: bytes, idem_key: str, stream: str) -> dict[str, object]:
         """Decrypt and parse one stored payload; a wrong key or tampering is PayloadSealError."""
@@ -75,10 +92,13 @@ class PayloadCipher:
             raise PayloadSealError(f"transaction {idem_key} has no stored payload")
         version, body = blob[0], blob[1:]
         if version == SEALED_V1:
-            if self._aead is None:
+            from cryptography.exceptions import InvalidTag
+
+            aead = self._aead
+            if aead is None:
                 raise PayloadSealError(f"transaction {idem_key} is encrypted but no key was given")
             try:
-                plaintext = self._aead.decrypt(body[:_NONCE], body[_NONCE:], self._aad(idem_key, stream))
+                plaintext = aead.decrypt(body[:_NONCE], body[_NONCE:], self._aad(idem_key, stream))
             except InvalidTag as exc:
                 raise PayloadSealError(
                     f"transaction {idem_key} fails authentication (terminal key changed or row "

@@ -3,26 +3,12 @@ and the idle-countdown overlay. It shows whatever step the flow is on."""
 
 from __future__ import annotations
 
+import importlib
 import time
 
 from kiosk.i18n import LANGUAGES, Translator
 from kiosk.visit.flow import Flow, Step
 from screens.attract import HIDDEN_CORNER as CORNER
-from screens.attract import AttractScreen
-from screens.face import FaceScreen
-from screens.finish import ErrorScreen, RatingScreen, TakeDocumentsScreen
-from screens.home import HomeScreen
-from screens.inputs import InputsScreen
-from screens.intro import IntroScreen
-from screens.messages import (
-    GoodbyeScreen,
-    HelpScreen,
-    OutOfServiceScreen,
-    PrintingScreen,
-    ProcessingScreen,
-)
-from screens.pin import PinScreen
-from screens.place_card import PlaceCardScreen
 from screens.qt import (
     QApplication,
     QEvent,
@@ -38,30 +24,36 @@ from screens.qt import (
     QWidget,
     Signal,
 )
-from screens.result import ResultScreen
-from screens.search import SearchScreen
 from screens.theme import stylesheet
 from screens.widgets import Screen, button, label
 
-SCREENS: dict[Step, type[Screen]] = {
-    Step.ATTRACT: AttractScreen,
-    Step.HOME: HomeScreen,
-    Step.SEARCH: SearchScreen,
-    Step.HELP: HelpScreen,
-    Step.INTRO: IntroScreen,
-    Step.PLACE_CARD: PlaceCardScreen,
-    Step.PIN: PinScreen,
-    Step.FACE: FaceScreen,
-    Step.INPUTS: InputsScreen,
-    Step.PROCESSING: ProcessingScreen,
-    Step.RESULT: ResultScreen,
-    Step.PRINTING: PrintingScreen,
-    Step.TAKE_DOCUMENTS: TakeDocumentsScreen,
-    Step.RATING: RatingScreen,
-    Step.GOODBYE: GoodbyeScreen,
-    Step.ERROR: ErrorScreen,
-    Step.OUT_OF_SERVICE: OutOfServiceScreen,
+# Which screen shows which step, as module:class: a screen's module is imported when the
+# screen is first built, so starting the kiosk loads the attract screen's code only.
+SCREENS: dict[Step, str] = {
+    Step.ATTRACT: "attract:AttractScreen",
+    Step.HOME: "home:HomeScreen",
+    Step.SEARCH: "search:SearchScreen",
+    Step.HELP: "messages:HelpScreen",
+    Step.INTRO: "intro:IntroScreen",
+    Step.PLACE_CARD: "place_card:PlaceCardScreen",
+    Step.PIN: "pin:PinScreen",
+    Step.FACE: "face:FaceScreen",
+    Step.INPUTS: "inputs:InputsScreen",
+    Step.PROCESSING: "messages:ProcessingScreen",
+    Step.RESULT: "result:ResultScreen",
+    Step.PRINTING: "messages:PrintingScreen",
+    Step.TAKE_DOCUMENTS: "finish:TakeDocumentsScreen",
+    Step.RATING: "finish:RatingScreen",
+    Step.GOODBYE: "messages:GoodbyeScreen",
+    Step.ERROR: "finish:ErrorScreen",
+    Step.OUT_OF_SERVICE: "messages:OutOfServiceScreen",
 }
+
+
+def screen_class(step: Step) -> type[Screen]:
+    module, name = SCREENS[step].split(":")
+    cls: type[Screen] = getattr(importlib.import_module(f"screens.{module}"), name)
+    return cls
 _NO_TOPBAR = {Step.ATTRACT, Step.GOODBYE, Step.OUT_OF_SERVICE}
 
 
@@ -147,7 +139,7 @@ class _Screens(dict[Step, Screen]):
         self._window = window
 
     def __missing__(self, step: Step) -> Screen:
-        screen = SCREENS[step](self._window.flow)
+        screen = screen_class(step)(self._window.flow)
         self[step] = screen
         self._window.stack.addWidget(screen)
         return screen
@@ -285,8 +277,7 @@ class KioskWindow(QWidget):
     def show_face_frame(self, image: QImage, prompt_code: str, progress: float) -> None:
         """The newest camera frame and the face gate's prompt, while on the face step."""
         screen = self.screens[Step.FACE]
-        assert isinstance(screen, FaceScreen)
-        screen.show_frame(image, prompt_code, progress)
+        screen.show_frame(image, prompt_code, progress)  # type: ignore[attr-defined]
 
     def show_technician(self, screen: QWidget) -> None:
         self.close_technician()

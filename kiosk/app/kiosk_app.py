@@ -19,7 +19,6 @@ from kiosk.announcements import load_announcements
 from kiosk.app.bridge import Bridge
 from kiosk.config import Config
 from kiosk.ops import watchdog
-from kiosk.ops.operations import Operations
 from kiosk.parts import (
     Devices,
     build_devices,
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     from kiosk.app.camera_steps import CameraSteps
     from kiosk.catalog.services import Catalog
     from kiosk.ops.heartbeat import BeatResult
+    from kiosk.ops.operations import Operations
     from kiosk.voice.speaker import Voice
 
 log = logging.getLogger(__name__)
@@ -95,19 +95,32 @@ class KioskApp:
         self.window.repeat_requested.connect(self._repeat)
         self.window.voice_toggle_requested.connect(self._toggle_voice)
         self.window.technician_requested.connect(self.open_technician)
-        self.ops = Operations(config=config, devices=self.devices, client=self.client,
-                              outbox=self.outbox, sync=build_sync(config, self.outbox),
-                              updates=build_updates(config), visits=self.flow, catalog=self.catalog,
-                              post=self.bridge.post, exit_app=self.qt.exit, voice=self.voice)
-        self.flow.on_session_end(self.ops.visit_ended)
+        self._ops: Operations | None = None
         self._ping: QTimer | None = None
         self._started = False
+
+    @property
+    def ops(self) -> Operations:
+        """Heartbeat, remote commands, updates, technician mode: built on first use, at the
+        latest once the attract screen is painted (nothing of it is needed to paint it)."""
+        if self._ops is None:
+            from kiosk.ops.operations import Operations
+
+            config = self.config
+            self._ops = Operations(
+                config=config, devices=self.devices, client=self.client, outbox=self.outbox,
+                sync=build_sync(config, self.outbox), updates=build_updates(config),
+                visits=self.flow, catalog=self.catalog, post=self.bridge.post,
+                exit_app=self.qt.exit, voice=self.voice)
+            self.flow.on_session_end(self._ops.visit_ended)
+        return self._ops
 
     def _tick(self) -> None:
         if (self.window.technician is not None and time.monotonic() - self.window.last_input
                 > self.config.ops["technician_idle_timeout"]):
             self.close_technician("idle")
-        beat = self.ops.heartbeat.last  # a new heartbeat says whether central is reachable
+        # a new heartbeat says whether central is reachable
+        beat = self._ops.heartbeat.last if self._ops is not None else None
         if beat is not None and beat is not self._last_beat:
             self._last_beat = beat
             self.flow.set_network(beat.sent)
@@ -230,7 +243,8 @@ class KioskApp:
 
     def stop(self) -> None:
         self._started = True
-        self.ops.stop()
+        if self._ops is not None:
+            self._ops.stop()
         if self._ping is not None:
             self._ping.stop()
         if self.voice is not None:

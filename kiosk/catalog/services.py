@@ -19,6 +19,10 @@ new entry only needs its Chinese name.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import marshal
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -26,10 +30,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiosk.catalog import validators
+from kiosk.paths import CACHE_DIR as _VAR_CACHE
 
 if TYPE_CHECKING:
     from kiosk.catalog.search import SearchIndex
 
+log = logging.getLogger(__name__)
+CACHE_DIR = _VAR_CACHE / "catalog"
 LANGS = ("zh_CN", "zh_HK", "en")
 AUTH_KINDS = ("none", "id_card", "id_card+face", "ss_card+pin")
 CALL_KINDS = ("query", "submit", "document", "ticket", "appointment", "evaluation")
@@ -297,14 +304,38 @@ def _parse_service(file: str, raw: object, department: str, order: int) -> Servi
         hot=chk.get(raw, "hot", bool, default=False), order=order)
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    """A department file, parsed. Parsing TOML is most of a catalog's load time, so the parse
+    is kept in ``var/cache/catalog/`` under the hash of the file's bytes: a changed file is
+    parsed anew, and an unreadable or foreign cache entry is ignored and replaced."""
+    raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    cached = CACHE_DIR / f"{digest}.marshal"
+    try:
+        data = marshal.loads(cached.read_bytes())
+        if isinstance(data, dict):
+            return data
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    data = tomllib.loads(raw.decode("utf-8"))
+    try:
+        blob = marshal.dumps(data)  # ValueError for TOML dates: such a file is not cached
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(blob)
+        os.replace(tmp, cached)
+    except (OSError, ValueError) as exc:
+        log.debug("catalog parse of %s not cached: %s", path.name, exc)
+    return data
+
+
 def load_department_file(path: Path, errors: list[CatalogError] | None = None
                          ) -> tuple[Department, list[Service]]:
     """Parse and check one department file; raises CatalogError on the first fault, or with
     ``errors`` given, collects one error per bad service entry and returns the good ones."""
     file = path.name
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        data = _read_toml(path)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(file, None, None, f"not valid TOML: {exc}") from exc
     except OSError as exc:

@@ -15,12 +15,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 import time
 import uuid
-from typing import Any, NotRequired, TypedDict, cast
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 from urllib.parse import urlencode, urlsplit
-
-import requests
 
 from drivers.identity import Identity
 from kiosk.central.errors import (
@@ -35,6 +34,9 @@ from kiosk.central.errors import (
     Unauthorized,
 )
 from kiosk.central.signing import sign_headers
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -133,15 +135,29 @@ class CentralClient:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
-        self._session = requests.Session()
         # Passed on every call: a session-level ``verify`` loses to REQUESTS_CA_BUNDLE in the
         # environment (requests#3829); the configured CA must win.
         self._verify: str | bool = ca_bundle or True
         self._cert = client_cert or None
-        self._session.headers["User-Agent"] = f"kiosk-terminal/{terminal_id}"
+        self._http: requests.Session | None = None
+        self._http_lock = threading.Lock()
+
+    @property
+    def _session(self) -> requests.Session:
+        """The HTTP session, made on the first call: requests (and urllib3) load then, not
+        while the terminal starts up and paints its first screen."""
+        with self._http_lock:
+            if self._http is None:
+                import requests
+
+                self._http = requests.Session()
+                self._http.headers["User-Agent"] = f"kiosk-terminal/{self.terminal_id}"
+            return self._http
 
     def close(self) -> None:
-        self._session.close()
+        with self._http_lock:
+            if self._http is not None:
+                self._http.close()
 
     def __enter__(self) -> CentralClient:
         return self
@@ -175,6 +191,8 @@ class CentralClient:
         if data:
             headers["Content-Type"] = "application/json"
         headers.update(extra or {})
+        import requests  # already loaded by the session
+
         try:
             resp = self._session.request(method, self.base_url + target, data=data or None,
                                          headers=headers, timeout=timeout, verify=self._verify,

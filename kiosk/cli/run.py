@@ -24,8 +24,21 @@ def run(args: argparse.Namespace) -> int:
     app = KioskApp(config)
     app.start()
     if os.environ.get("KIOSK_EXIT_AFTER_PAINT"):  # for bench/cold_start.py
-        app.window.first_painted.connect(lambda: (print("painted", flush=True), app.qt.quit()))
+        app.window.first_painted.connect(lambda: (print(f"painted {peak_rss_kib()}", flush=True),
+                                                  app.qt.quit()))
     try:
         return app.qt.exec()
     finally:
         app.stop()
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident memory so far (Linux ``VmHWM``), 0 where unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0

@@ -1,0 +1,139 @@
+"""Operations without Qt: built from explicit parts (config, devices, client, outbox, a port
+onto the visit, a post-to-GUI callable), against the real central simulator process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import pytest
+
+from kiosk.catalog.services import Catalog
+from kiosk.config import load_config
+from kiosk.exit_codes import EXIT_RESTART
+from kiosk.ops.operations import Operations
+from kiosk.parts import Devices, build_sync, central_client
+from offline_queue import Outbox
+from tests.fixtures.central import DEMO_TERMINAL
+
+
+class Visits:
+    """What operations may change in a visit; ``idle`` is the switch a test flips."""
+
+    def __init__(self) -> None:
+        self.idle = True
+        self.maintenance = False
+        self.catalogs: list[Catalog] = []
+        self.timings: list[Mapping[str, float]] = []
+
+    def set_maintenance(self, on: bool) -> None:
+        self.maintenance = on
+
+    def swap_catalog(self, catalog: Catalog) -> None:
+        self.catalogs.append(catalog)
+
+    def apply_session_timings(self, session: Mapping[str, float]) -> None:
+        self.timings.append(session)
+
+
+class Gui:
+    """Stands in for the Qt bridge: posted calls run when the test says so, on its thread."""
+
+    def __init__(self) -> None:
+        self.posted: list[Callable[[], None]] = []
+        self.lock = threading.Lock()
+
+    def post(self, fn: Callable[[], None]) -> None:
+        with self.lock:
+            self.posted.append(fn)
+
+    def run(self) -> int:
+        with self.lock:
+            calls, self.posted = self.posted, []
+        for fn in calls:
+            fn()
+        return len(calls)
+
+
+@dataclass
+class Rig:
+    ops: Operations
+    visits: Visits
+    gui: Gui
+    exits: list[int]
+
+
+@pytest.fixture
+def rig(central_sim, tmp_path):
+    central_sim.reset()
+    config = load_config().replace(
+        central={"url": central_sim.url},
+        ops={"technician_state": str(tmp_path / "technician.json"), "heartbeat_interval": 3600},
+        outbox={"path": str(tmp_path / "outbox.sqlite")})
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    visits, gui, exits = Visits(), Gui(), []
+    client = central_client(config, retries=0)
+    ops = Operations(config=config, devices=Devices(), client=client, outbox=outbox,
+                     sync=build_sync(config, outbox), updates=None, visits=visits,
+                     catalog=Catalog.load(), post=gui.post, exit_app=exits.append)
+    yield Rig(ops, visits, gui, exits)
+    ops.stop()
+    client.close()
+    outbox.close()
+    central_sim.reset()
+
+
+def queue_command(central_sim, command: str) -> dict:
+    return central_sim.admin(f"/_admin/terminals/{DEMO_TERMINAL}/commands", {"command": command})
+
+
+def test_a_command_changes_the_visit_only_through_the_gui_hop(rig, central_sim):
+    queue_command(central_sim, "maintenance_on")
+    assert rig.ops.heartbeat.beat().commands == 1
+    assert rig.ops.runner.run_pending() == 1
+    assert rig.visits.maintenance is False  # nothing touched the visit from a worker
+    assert rig.gui.run() == 1
+    assert rig.visits.maintenance is True
+
+
+def test_commands_wait_while_a_resident_is_mid_visit(rig, central_sim):
+    rig.visits.idle = False
+    queue_command(central_sim, "reload_catalog")
+    rig.ops.heartbeat.beat()
+    assert rig.ops.runner.run_pending() == 0 and rig.ops.runner.pending == 1
+    rig.visits.idle = True
+    assert rig.ops.runner.run_pending() == 1
+    rig.gui.run()
+    assert len(rig.visits.catalogs) == 1 and rig.ops.catalog is rig.visits.catalogs[0]
+    assert rig.ops.heartbeat.payload()["versions"]["catalog"] == str(len(rig.ops.catalog))
+
+
+def test_restart_waits_until_central_has_the_ack(rig, central_sim):
+    queue_command(central_sim, "restart_app")
+    rig.ops.heartbeat.beat()
+    rig.ops.runner.run_pending()
+    rig.gui.run()
+    assert rig.exits == []  # acknowledged first, or central would send it again
+    rig.ops.heartbeat.beat()  # carries the ack
+    rig.gui.run()
+    assert rig.exits == [EXIT_RESTART]
+
+
+def test_visits_are_counted_for_the_heartbeat(rig):
+    rig.ops.visit_ended("finished")
+    rig.ops.visit_ended("finished")
+    rig.ops.visit_ended("idle_timeout")
+    counters = rig.ops.heartbeat.payload()["counters"]
+    assert counters == {"visits_finished": 2, "visits_idle_timeout": 1}
+
+
+def test_no_qt_is_loaded_by_operations():
+    import subprocess
+    import sys
+
+    code = ("import sys, kiosk.ops.operations, kiosk.parts; "
+            "print(sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
