@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kiosk.config import Config
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from drivers.idcard import IdCardReader
     from drivers.receipt_printer import ReceiptPrinter
     from drivers.sscard import SocialSecurityCardReader
+    from kiosk.catalog.services import Catalog
     from kiosk.central.client import CentralClient
     from kiosk.ops.updates import UpdateClient
     from offline_queue import Outbox
@@ -37,7 +38,7 @@ def read_terminal_key(config: Config, key_file: str | Path | None = None) -> byt
 
 
 def central_client(config: Config, *, url: str | None = None, terminal_id: str | None = None,
-                   key_file: str | Path | None = None, **overrides: Any) -> CentralClient:
+                   key_file: str | Path | None = None, retries: int = 2) -> CentralClient:
     """The one way to build a client for the configured platform: signed with the terminal's
     key, TLS against the configured CA and client certificate, the configured timeouts.
     Flags may override the URL, terminal and key (``kiosk queue``); ``retries=0`` is for
@@ -50,7 +51,7 @@ def central_client(config: Config, *, url: str | None = None, terminal_id: str |
         read_terminal_key(config, key_file),
         ca_bundle=str(config.path("central", "ca_bundle")) if c["ca_bundle"] else None,
         client_cert=str(config.path("central", "client_cert")) if c["client_cert"] else None,
-        timeout=(c["connect_timeout"], c["read_timeout"]), **overrides)
+        timeout=(c["connect_timeout"], c["read_timeout"]), retries=retries)
 
 
 @dataclass
@@ -96,11 +97,10 @@ def build_devices(config: Config) -> Devices:
     return devices
 
 
-def load_catalog(config: Config) -> Any:
+def load_catalog(updates: UpdateClient | None) -> Catalog:
     """The newest verified catalog update when there is one, else the shipped catalog."""
     from kiosk.catalog.services import Catalog, CatalogError
 
-    updates = build_updates(config)
     current = updates.current_dir("catalog") if updates is not None else None
     if current is not None:
         try:

@@ -65,7 +65,8 @@ class KioskApp:
                  devices: Devices | None = None, tick_ms: int = 1000) -> None:
         self.config = config
         self.qt = qt_application()
-        self.catalog = catalog or load_catalog(config)
+        self.updates = build_updates(config)
+        self.catalog = catalog or load_catalog(self.updates)
         self.client = central_client(config)
         self.devices = devices if devices is not None else build_devices(config)
         self.outbox = open_outbox(config)
@@ -109,7 +110,7 @@ class KioskApp:
             config = self.config
             self._ops = Operations(
                 config=config, devices=self.devices, client=self.client, outbox=self.outbox,
-                sync=build_sync(config, self.outbox), updates=build_updates(config),
+                sync=build_sync(config, self.outbox), updates=self.updates,
                 visits=self.flow, catalog=self.catalog, post=self.bridge.post,
                 exit_app=self.qt.exit, voice=self.voice)
             self.flow.on_session_end(self._ops.visit_ended)

@@ -16,6 +16,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from kiosk.exit_codes import EXIT_OK, EXIT_USAGE
+
+Scalar = bool | int | float | str  # what a kiosk.toml key holds (SCHEMA's kinds)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("config", help="get, set or validate configuration")
@@ -45,7 +49,7 @@ def _split(name: str) -> tuple[str, str]:
     return section, key
 
 
-def parse_value(section: str, key: str, text: str) -> Any:
+def parse_value(section: str, key: str, text: str) -> Scalar:
     """The typed value for ``text`` per SCHEMA (true/false, int, float or the string itself)."""
     from kiosk.config import SCHEMA, ConfigError
 
@@ -64,7 +68,7 @@ def parse_value(section: str, key: str, text: str) -> Any:
     return text
 
 
-def toml_scalar(value: Any) -> str:
+def toml_scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -73,7 +77,7 @@ def toml_scalar(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def dump_toml(values: dict[str, dict[str, Any]]) -> str:
+def dump_toml(values: dict[str, dict[str, object]]) -> str:
     """Flat sections of scalars, the only shape kiosk.toml has."""
     out = ["# written by `kiosk config set`; validated before saving\n"]
     for section, keys in values.items():
@@ -84,7 +88,7 @@ def dump_toml(values: dict[str, dict[str, Any]]) -> str:
     return "".join(out)
 
 
-def _out(value: Any) -> str:
+def _out(value: object) -> str:
     return toml_scalar(value) if isinstance(value, bool) else str(value)
 
 
@@ -96,8 +100,8 @@ def get(args: argparse.Namespace) -> int:
         print(_out(load_config(args.config).get(section, key)))
     except ConfigError as exc:
         print(f"kiosk config: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return EXIT_USAGE
+    return EXIT_OK
 
 
 def set_(args: argparse.Namespace) -> int:
@@ -107,12 +111,12 @@ def set_(args: argparse.Namespace) -> int:
     if not target:
         print("kiosk config set: say which override file to write (--config PATH or KIOSK_CONFIG);"
               " the shipped defaults are never changed", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     path = Path(target)
     try:
         section, key = _split(args.name)
         value = parse_value(section, key, args.value)
-        current: dict[str, Any] = {}
+        current: dict[str, Any] = {}  # parsed TOML: load_config below validates the result
         if path.exists():
             with open(path, "rb") as fh:
                 current = tomllib.load(fh)
@@ -128,12 +132,12 @@ def set_(args: argparse.Namespace) -> int:
         os.replace(tmp, path)
     except ConfigError as exc:
         print(f"kiosk config: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except (OSError, tomllib.TOMLDecodeError) as exc:
         print(f"kiosk config: {path}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     print(f"{section}.{key} = {toml_scalar(value)} saved to {path}")
-    return 0
+    return EXIT_OK
 
 
 def validate(args: argparse.Namespace) -> int:
@@ -143,6 +147,6 @@ def validate(args: argparse.Namespace) -> int:
         config = load_config(args.path)
     except ConfigError as exc:
         print(f"kiosk config: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     print(f"ok: {config.source}")
-    return 0
+    return EXIT_OK

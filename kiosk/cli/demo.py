@@ -17,6 +17,7 @@ import sys
 import threading
 from pathlib import Path
 
+from kiosk.exit_codes import EXIT_FAIL, EXIT_OK
 from kiosk.paths import ROOT
 
 
@@ -66,7 +67,7 @@ def demo(args: argparse.Namespace) -> int:
     print(f"kiosk demo: a resident's visit, {len(shots)} pictures in {out}/")
     for shot in shots:
         print(f"  {shot}")
-    return 0
+    return EXIT_OK
 
 
 def _vnc_outside(args: argparse.Namespace) -> int:
@@ -79,7 +80,7 @@ def _vnc_outside(args: argparse.Namespace) -> int:
     if unshare is None or not os.path.exists(ip):
         print("kiosk demo: unshare/ip (util-linux, iproute2) missing; cannot keep VNC on "
               "127.0.0.1", file=sys.stderr)
-        return 1
+        return EXIT_FAIL
     cmd = [unshare, "--net", "--", "sh", "-c", f'"{ip}" link set lo up && exec "$@"', "sh", *inner]
     proc = subprocess.Popen(cmd)
     stop = threading.Event()
@@ -101,4 +102,4 @@ def _vnc_outside(args: argparse.Namespace) -> int:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    return 0 if proc.returncode in (0, -signal.SIGTERM) else proc.returncode
+    return EXIT_OK if proc.returncode in (EXIT_OK, -signal.SIGTERM) else proc.returncode

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from kiosk.cli.common import load_config_or_exit
+from kiosk.exit_codes import EXIT_CENTRAL, EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     if not target:
         print("kiosk enroll: say which override file records the terminal id "
               "(--config PATH or KIOSK_CONFIG)", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     config = load_config_or_exit(target if Path(target).exists() else None, "kiosk enroll")
     url = args.url or config.get("central", "url")
     try:
@@ -36,17 +37,17 @@ def run(args: argparse.Namespace) -> int:
                                                   config.central["read_timeout"]))
     except EnrolmentError as exc:
         print(f"kiosk enroll: {exc}", file=sys.stderr)
-        return 5
+        return EXIT_CENTRAL
     key_path = Path(args.key_file) if args.key_file else config.path("central", "key_file")
     try:
         write_key(key_path, result.key)
     except OSError as exc:
         print(f"kiosk enroll: cannot store key at {key_path}: {exc.strerror}", file=sys.stderr)
-        return 1
+        return EXIT_FAIL
     for name, value in (("terminal.id", result.terminal_id), ("central.key_file", str(key_path)),
                         ("central.url", url)):
         code = set_(argparse.Namespace(name=name, value=value, config=target))
         if code:
             return code
     print(f"enrolled as {result.terminal_id}; key stored in {key_path}")
-    return 0
+    return EXIT_OK

@@ -26,7 +26,7 @@ CARD_LABELS = {"resident": "resident ID card",
                "foreign_permanent": "foreigner's permanent residence card"}
 
 
-def identity_json(identity: Identity) -> dict:
+def identity_json(identity: Identity) -> dict[str, object]:
     """The CLI's JSON record: exactly :data:`JSON_KEYS`, photo as base64."""
     data = identity.to_json()
     return {key: data.get(key) for key in JSON_KEYS}

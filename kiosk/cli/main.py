@@ -11,6 +11,7 @@ import pkgutil
 import sys
 
 import kiosk.cli
+from kiosk.exit_codes import EXIT_OK
 
 _NOT_COMMANDS = {"main", "common"}
 
@@ -42,9 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(first if first in command_names() else None)
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        return int(args.func(args) or EXIT_OK)
     except KeyboardInterrupt:
-        return 130
+        return 130  # 128 + SIGINT, the shell's convention for Ctrl-C (not a kiosk exit code)
 
 
 if __name__ == "__main__":

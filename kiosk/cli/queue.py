@@ -19,13 +19,20 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kiosk.exit_codes import EXIT_CENTRAL, EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from kiosk.paths import ROOT
 from kiosk.secret_store import SecretStoreError, load_or_create_key
 from offline_queue import Outbox, OutboxError
+
+if TYPE_CHECKING:  # requests loads with the client, when a command needs central
+    from kiosk.central.client import CentralClient
+    from offline_queue.sync import SyncWorker
+
+Command = Callable[[argparse.Namespace], int]
 
 DEFAULT_KEY_FILE = ROOT / "var" / "secrets" / "outbox.key"
 
@@ -66,7 +73,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _central(args: argparse.Namespace) -> Any:
+def _central(args: argparse.Namespace) -> CentralClient:
     """A CentralClient for this terminal; config supplies what the flags do not."""
     from kiosk.config import load_config
     from kiosk.parts import central_client
@@ -75,7 +82,7 @@ def _central(args: argparse.Namespace) -> Any:
                           key_file=args.central_key, retries=1)
 
 
-def _worker(box: Outbox, client: Any, args: argparse.Namespace) -> Any:
+def _worker(box: Outbox, client: CentralClient, args: argparse.Namespace) -> SyncWorker:
     from kiosk.central.errors import CentralUnavailable, RateLimited, Unauthorized
     from offline_queue.sync import SyncWorker
 
@@ -116,7 +123,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_FAIL
 
 
-def _sync_forever(worker: Any) -> int:
+def _sync_forever(worker: SyncWorker) -> int:
     """Foreground drainer until SIGINT/SIGTERM (the app normally runs the thread itself)."""
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -147,7 +154,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
     return EXIT_OK if count or not args.keys else EXIT_FAIL
 
 
-def _guarded(func: Any) -> Any:
+def _guarded(func: Command) -> Command:
     """Typed outbox/key errors become one line on stderr and an exit code, never a traceback."""
     def run(args: argparse.Namespace) -> int:
         try:

@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from kiosk.exit_codes import EXIT_OK, EXIT_USAGE
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("screenshot", help="render a screen to PNG with demo data")
@@ -27,16 +29,16 @@ def screenshot(args: argparse.Namespace) -> int:
 
     if args.list:
         print("\n".join(SCREEN_NAMES))
-        return 0
+        return EXIT_OK
     if args.all:
         return _all(Path(args.all))
     if not args.screen or not args.out:
         print("kiosk screenshot: need --screen NAME and --out FILE (or --list, --all)",
               file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.screen not in SCREEN_NAMES:
         print(f"kiosk screenshot: unknown screen {args.screen!r}; see --list", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     from kiosk.app.kiosk_app import KioskApp
     from kiosk.demo.rig import DemoRig
     from kiosk.demo.visit import snapshot, stage_screen
@@ -55,7 +57,7 @@ def screenshot(args: argparse.Namespace) -> int:
         finally:
             rig.stop()
     print(args.out)
-    return 0
+    return EXIT_OK
 
 
 def _all(out: Path) -> int:
@@ -81,4 +83,4 @@ def _all(out: Path) -> int:
         finally:
             rig.stop()
     print(f"{count} screenshots in {out}/")
-    return 0
+    return EXIT_OK

@@ -7,6 +7,7 @@ import getpass
 import sys
 
 from kiosk.cli.common import load_config_or_exit
+from kiosk.exit_codes import EXIT_OK, EXIT_USAGE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,18 +29,18 @@ def technician(args: argparse.Namespace) -> int:
         until = access.locked_until()
         print(f"pin set: {'yes' if access.has_pin else 'no'}; "
               f"locked: {'until ' + str(until) if until else 'no'}")
-        return 0
+        return EXIT_OK
     if args.pin_stdin:
         pin = sys.stdin.readline().strip()
     else:
         pin = getpass.getpass("new technician PIN (6-12 digits): ")
         if getpass.getpass("again: ") != pin:
             print("kiosk technician: the two PINs differ; nothing changed", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
     try:
         access.set_pin(pin, by="cli")
     except (TechnicianError, ValueError) as exc:
         print(f"kiosk technician: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     print("technician PIN set")
-    return 0
+    return EXIT_OK

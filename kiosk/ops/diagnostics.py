@@ -17,10 +17,15 @@ import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kiosk.logs import mask_text
+from kiosk.ops.json_types import JSON
 from kiosk.ops.remote_commands import CommandFailed, Handler
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
+    from offline_queue import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +50,8 @@ def _tail(path: Path, limit: int) -> str:
     return text
 
 
-def collect_diagnostics(*, log_dir: Path | None, config: Any = None,
-                        snapshot: dict[str, Any] | None = None,
+def collect_diagnostics(*, log_dir: Path | None, config: Config | None = None,
+                        snapshot: JSON | None = None,
                         tail_bytes: int = LOG_TAIL_BYTES) -> bytes:
     """A tar.gz of masked log tails, the effective config and the terminal's state."""
     buf = io.BytesIO()
@@ -67,10 +72,10 @@ def collect_diagnostics(*, log_dir: Path | None, config: Any = None,
     return buf.getvalue()
 
 
-def outbox_uploader(outbox: Any) -> Callable[[bytes, dict[str, Any]], str]:
+def outbox_uploader(outbox: Outbox) -> Callable[[bytes, JSON], str]:
     """Upload a bundle through the outbox (``telemetry`` stream) — central has no dedicated
     diagnostics endpoint yet, and the outbox survives an outage."""
-    def upload(bundle: bytes, meta: dict[str, Any]) -> str:
+    def upload(bundle: bytes, meta: JSON) -> str:
         digest = hashlib.sha256(bundle).hexdigest()
         outbox.put("telemetry", {"kind": "diagnostics", "sha256": digest, "bytes": len(bundle),
                                  "bundle_b64": base64.b64encode(bundle).decode(), **meta},
@@ -82,7 +87,7 @@ def outbox_uploader(outbox: Any) -> Callable[[bytes, dict[str, Any]], str]:
 def standard_handlers(*, restart: Callable[[], None], set_maintenance: Callable[[bool], None],
                       reload_catalog: Callable[[], str | None], reload_config: Callable[[], str | None],
                       sync_outbox: Callable[[], str | None], diagnostics: Callable[[], bytes],
-                      upload: Callable[[bytes, dict[str, Any]], str]) -> dict[str, Handler]:
+                      upload: Callable[[bytes, JSON], str]) -> dict[str, Handler]:
     """The handlers for every command central may send, built from the app's callbacks.
 
     Each callback raises to say it failed; ``CommandFailed`` carries a detail for central.
@@ -91,18 +96,18 @@ def standard_handlers(*, restart: Callable[[], None], set_maintenance: Callable[
     was done instead of resending it to the restarted terminal.
     """
     def _maintenance(on: bool) -> Handler:
-        def run(args: dict[str, Any]) -> str:
+        def run(args: JSON) -> str:
             set_maintenance(on)
             return f"maintenance {'on' if on else 'off'}"
         return run
 
-    def _diagnostics(args: dict[str, Any]) -> str:
+    def _diagnostics(args: JSON) -> str:
         bundle = diagnostics()
         if not bundle:
             raise CommandFailed("empty diagnostics bundle")
         return upload(bundle, {"request": args})
 
-    def _restart(args: dict[str, Any]) -> str:
+    def _restart(args: JSON) -> str:
         restart()
         return "restart requested"
 

@@ -15,12 +15,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from kiosk.config import Config
 from kiosk.exit_codes import EXIT_CENTRAL, EXIT_DEVICE, EXIT_FAIL, EXIT_OK
+from kiosk.ops.json_types import JSON
 
 if TYPE_CHECKING:
+    from drivers.base import Device
     from kiosk.central.client import CentralClient
     from kiosk.parts import Devices
 
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 MIN_FREE_BYTES = 200 * 1024 * 1024
 MIN_FREE_RATIO = 0.05
 OLDEST_READY_WARN_S = 24 * 3600
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -39,38 +43,39 @@ class Check:
     category: str  # device | central | disk | outbox | config
     ok: bool
     detail: str
-    data: dict[str, Any] = field(default_factory=dict)
+    data: JSON = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSON:
         return asdict(self)
 
     def line(self) -> str:
         return f"{'ok  ' if self.ok else 'FAIL'} {self.name}: {self.detail}"
 
 
-def _bounded(fn: Callable[[], Any], timeout: float, what: str) -> Any:
+def _bounded(fn: Callable[[], T], timeout: float, what: str) -> T:
     """Run ``fn`` on a daemon thread; a hang becomes TimeoutError instead of a stuck doctor."""
-    box: dict[str, Any] = {}
+    value: list[T] = []
+    error: list[BaseException] = []
 
     def run() -> None:
         try:
-            box["value"] = fn()
+            value.append(fn())
         except BaseException as exc:  # noqa: BLE001 - handed back to the caller below
-            box["error"] = exc
+            error.append(exc)
 
     thread = threading.Thread(target=run, name=f"doctor-{what}", daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
         raise TimeoutError(f"{what}: no answer within {timeout:.0f} s")
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
+    if error:
+        raise error[0]
+    return value[0]
 
 
-def check_device(name: str, device: Any, *, settle: float = 3.0, live: bool = False) -> Check:
+def check_device(name: str, device: Device, *, settle: float = 3.0, live: bool = False) -> Check:
     """Open, wait until it stops ``starting``, read the status, close (``live``: status only)."""
-    def probe() -> dict[str, Any]:
+    def probe() -> JSON:
         if live:  # the app's own device: closing it would leave residents without it
             return device.status().to_json()
         device.open()
@@ -88,14 +93,15 @@ def check_device(name: str, device: Any, *, settle: float = 3.0, live: bool = Fa
         status = _bounded(probe, settle + 10.0, f"device {name}")
     except Exception as exc:  # noqa: BLE001 - drivers raise their own typed errors; all are findings
         return Check(f"device:{name}", "device", False, f"{type(exc).__name__}: {exc}")
-    ok = status["state"] in ("ready", "busy")
-    detail = status["state"] + (f" ({status['fault']})" if status.get("fault") else "")
+    state = str(status["state"])  # DeviceStatus.to_json: already a str
+    ok = state in ("ready", "busy")
+    detail = state + (f" ({status['fault']})" if status.get("fault") else "")
     if status.get("detail"):
         detail += f": {status['detail']}"
     return Check(f"device:{name}", "device", ok, detail, {"status": status})
 
 
-def check_central(client: Any, *, timeout: float = 15.0) -> Check:
+def check_central(client: CentralClient, *, timeout: float = 15.0) -> Check:
     """A signed, read-only call (update metadata): proves URL, TLS, key and clock are right."""
     try:
         reply = _bounded(client.update_metadata, timeout, "central")
@@ -148,12 +154,12 @@ def check_outbox(path: Path) -> Check:
         problems.append("oldest item waiting more than 24 h")
     if problems:
         detail += "; " + ", ".join(problems)
-    data = {"pending": pending, "oldest_ready_age_s": oldest, "dead": dead_count,
-            "by_stream": stats["by_stream"]}
+    data: JSON = {"pending": pending, "oldest_ready_age_s": oldest, "dead": dead_count,
+                  "by_stream": stats["by_stream"]}
     return Check("outbox", "outbox", not problems, detail, data)
 
 
-def run_doctor(config: Config, *, devices: dict[str, Any] | Callable[[], Devices],
+def run_doctor(config: Config, *, devices: dict[str, Device] | Callable[[], Devices],
                client: CentralClient | Callable[[], CentralClient], settle: float = 3.0,
                live: bool = False) -> list[Check]:
     """Every check, in the order a technician would go through them. ``devices`` and

@@ -14,7 +14,6 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,8 @@ def enroll(base_url: str, code: str, *, timeout: tuple[float, float] = (3.05, 10
     with CentralClient(base_url, "unenrolled", b"\0" * 32, ca_bundle=ca_bundle,
                        timeout=timeout, retries=0) as client:
         try:
-            data: Any = client.enroll(code.strip())
+            # CentralClient.enroll has checked that both fields are strings.
+            data: dict[str, str] = client.enroll(code.strip())
         except BadResponse as exc:
             raise EnrolmentError(f"central's answer is unusable: {exc.detail}") from exc
         except CentralError as exc:

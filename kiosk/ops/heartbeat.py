@@ -16,10 +16,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import kiosk
+from kiosk.ops.json_types import JSON
 from kiosk.ops.worker import LoopWorker
+
+if TYPE_CHECKING:
+    from drivers.base import Device
+    from kiosk.central.client import CentralClient
+    from kiosk.ops.remote_commands import AckJSON, CommandRunner
+    from offline_queue import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -37,21 +44,21 @@ class TerminalFacts:
     (visits, prints, services run) since start; ``maintenance`` says if the terminal is closed.
     """
 
-    devices: dict[str, Any] = field(default_factory=dict)
-    outbox: Any = None
+    devices: dict[str, Device] = field(default_factory=dict)
+    outbox: Outbox | None = None
     versions: Callable[[], dict[str, str]] = dict
     counters: Callable[[], dict[str, int]] = dict
     maintenance: Callable[[], bool] = lambda: False
     started_at: float = field(default_factory=time.monotonic)
 
-    def snapshot(self) -> dict[str, Any]:
-        devices = {}
+    def snapshot(self) -> JSON:
+        devices: dict[str, JSON] = {}
         for name, device in self.devices.items():
             try:
                 devices[name] = device.status().to_json()
             except Exception as exc:  # noqa: BLE001 - one broken driver must not silence the rest
                 devices[name] = {"state": "error", "fault": "status_failed", "detail": str(exc)}
-        outbox: dict[str, Any] = {}
+        outbox: JSON = {}
         if self.outbox is not None:
             try:
                 stats = self.outbox.stats()
@@ -85,61 +92,69 @@ class Heartbeat(LoopWorker):
 
     thread_name = "heartbeat"
 
-    def __init__(self, client: Any, facts: TerminalFacts, *, runner: Any = None,
-                 interval: float = 60.0, terminal_id: str | None = None,
-                 on_sent: Callable[[list[dict[str, Any]]], None] | None = None):
+    def __init__(self, client: CentralClient, facts: TerminalFacts, *,
+                 runner: CommandRunner | None = None, interval: float = 60.0,
+                 terminal_id: str | None = None,
+                 on_sent: Callable[[list[AckJSON]], None] | None = None):
         super().__init__()
         self._client = client
         self._facts = facts
         self._runner = runner
         self.interval = interval
         self._terminal = terminal_id or getattr(client, "terminal_id", "")
-        self._reports: list[dict[str, Any]] = []
+        self._reports: list[JSON] = []
         self._on_sent = on_sent  # called with the acks central now has (e.g. restart after it)
         self._lock = threading.Lock()
         self._beat_lock = threading.Lock()
         self.last: BeatResult | None = None
 
-    def report(self, item: dict[str, Any]) -> None:
+    def report(self, item: JSON) -> None:
         """Something for central in the next heartbeat (an update result, a rejection)."""
         with self._lock:
             self._reports.append(item)
 
-    def payload(self) -> dict[str, Any]:
-        body = {"terminal_id": self._terminal, **self._facts.snapshot()}
-        body["acks"] = self._runner.take_acks() if self._runner is not None else []
+    def payload(self) -> JSON:
+        return self._payload()[0]
+
+    def _payload(self) -> tuple[JSON, list[AckJSON], list[JSON]]:
+        """The body, and the acks and reports it carries (taken: give them back if unsent)."""
+        body: JSON = {"terminal_id": self._terminal, **self._facts.snapshot()}
+        acks: list[AckJSON] = self._runner.take_acks() if self._runner is not None else []
+        body["acks"] = acks
         with self._lock:
-            body["reports"], self._reports = self._reports, []
-        return body
+            reports, self._reports = self._reports, []
+        body["reports"] = reports
+        return body, acks, reports
 
     def beat(self) -> BeatResult:
         """One heartbeat; never raises for central's or the outbox's failures."""
         from kiosk.central.errors import CentralError
 
         with self._beat_lock:
-            body = self.payload()
+            body, acks, reports = self._payload()
             try:
                 reply = self._client.heartbeat(body)
             except CentralError as exc:
-                self.last = self._not_sent(body, exc)
+                self.last = self._not_sent(body, acks, reports, exc)
                 return self.last
             commands = reply.get("commands", [])
             if commands and self._runner is not None:
                 self._runner.submit(commands)
-            if self._on_sent is not None and body["acks"]:
+            if self._on_sent is not None and acks:
                 try:
-                    self._on_sent(body["acks"])
+                    self._on_sent(acks)
                 except Exception:  # noqa: BLE001 - the app's listener; the beat itself went fine
                     log.exception("heartbeat on_sent listener failed")
             self.last = BeatResult(True, len(commands))
             return self.last
 
-    def _not_sent(self, body: dict[str, Any], exc: Exception) -> BeatResult:
+    def _not_sent(self, body: JSON, acks: list[AckJSON], reports: list[JSON],
+                  exc: Exception) -> BeatResult:
         log.warning("heartbeat not sent: %s", exc)
-        if self._runner is not None and body["acks"]:
-            self._runner.restore_acks(body["acks"])
+        if self._runner is not None and acks:
+            self._runner.restore_acks(acks)
         with self._lock:
-            self._reports[:0] = body["reports"]
+            self._reports[:0] = reports
         telemetry = {k: v for k, v in body.items() if k not in ("acks", "reports")}
         queued = False
         if self._facts.outbox is not None:

@@ -15,7 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kiosk.config import Config, load_config
 from kiosk.exit_codes import EXIT_RESTART, EXIT_TO_DESKTOP
@@ -23,7 +23,8 @@ from kiosk.ops.console import TechnicianConsole
 from kiosk.ops.diagnostics import collect_diagnostics, outbox_uploader, standard_handlers
 from kiosk.ops.doctor import run_doctor
 from kiosk.ops.heartbeat import Heartbeat, TerminalFacts
-from kiosk.ops.remote_commands import CommandFailed, CommandRunner, Handler
+from kiosk.ops.json_types import JSON
+from kiosk.ops.remote_commands import AckJSON, CommandFailed, CommandRunner, Handler
 from kiosk.ops.technician import TechnicianAccess
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class VisitPort(Protocol):
 
     def swap_catalog(self, catalog: Catalog) -> None: ...
 
-    def apply_session_timings(self, session: Mapping[str, Any]) -> None: ...
+    def apply_session_timings(self, session: Mapping[str, float]) -> None: ...
 
 
 @dataclass
@@ -161,7 +162,7 @@ class Operations:
 
         upload = outbox_uploader(self.outbox) if self.outbox is not None else None
 
-        def upload_bundle(bundle: bytes, meta: dict[str, Any]) -> str:
+        def upload_bundle(bundle: bytes, meta: JSON) -> str:
             if upload is None:
                 raise CommandFailed("this terminal has no outbox to send diagnostics through")
             return upload(bundle, meta)
@@ -204,7 +205,7 @@ class Operations:
     def _request_restart(self) -> None:
         self._restart_requested = True
 
-    def _acks_sent(self, acks: list[dict[str, Any]]) -> None:
+    def _acks_sent(self, acks: list[AckJSON]) -> None:
         """Central has the acks: a requested restart may happen now (never mid-visit)."""
         if self._restart_requested and any(a.get("ok") for a in acks):
             log.warning("restarting on central's command")

@@ -15,19 +15,28 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict, cast
 
+from kiosk.ops.json_types import JSON
 from kiosk.ops.worker import LoopWorker
 
 log = logging.getLogger(__name__)
 
 KNOWN_COMMANDS = ("restart_app", "maintenance_on", "maintenance_off", "reload_catalog",
                   "reload_config", "sync_outbox", "collect_diagnostics")
-Handler = Callable[[dict[str, Any]], str | None]
+Handler = Callable[[JSON], str | None]
 
 
 class CommandFailed(Exception):
     """A handler's way to say "did not work" with a detail for central."""
+
+
+class AckJSON(TypedDict):
+    """An :class:`Ack` as the heartbeat carries it to central."""
+
+    id: str
+    ok: bool
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,7 @@ class Ack:
     ok: bool
     detail: str
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> AckJSON:
         return {"id": self.id, "ok": self.ok, "detail": self.detail}
 
 
@@ -50,7 +59,7 @@ class CommandRunner(LoopWorker):
     thread_name = "remote-commands"
 
     def __init__(self, handlers: dict[str, Handler], is_idle: Callable[[], bool], *,
-                 idle_poll: float = 0.5, on_result: Callable[[dict, Ack], None] | None = None,
+                 idle_poll: float = 0.5, on_result: Callable[[JSON, Ack], None] | None = None,
                  remember: int = 500):
         super().__init__()
         self._handlers = dict(handlers)
@@ -58,13 +67,13 @@ class CommandRunner(LoopWorker):
         self._idle_poll = idle_poll
         self._on_result = on_result
         self._lock = threading.Lock()
-        self._pending: collections.deque[dict[str, Any]] = collections.deque()
+        self._pending: collections.deque[JSON] = collections.deque()
         self._acks: list[Ack] = []
         self._done: collections.OrderedDict[str, Ack] = collections.OrderedDict()
         self._remember = remember
 
     # -- feeding and draining --------------------------------------------------------------
-    def submit(self, commands: list[dict[str, Any]]) -> None:
+    def submit(self, commands: list[JSON]) -> None:
         """Commands from a heartbeat reply (each ``{id, command, args?}``)."""
         with self._lock:
             queued = {c["id"] for c in self._pending}
@@ -77,13 +86,13 @@ class CommandRunner(LoopWorker):
                     queued.add(cid)
         self._wake.set()
 
-    def take_acks(self) -> list[dict[str, Any]]:
+    def take_acks(self) -> list[AckJSON]:
         """Acks for the next heartbeat; give them back with :meth:`restore_acks` if it fails."""
         with self._lock:
             acks, self._acks = self._acks, []
         return [a.to_json() for a in acks]
 
-    def restore_acks(self, acks: list[dict[str, Any]]) -> None:
+    def restore_acks(self, acks: list[AckJSON]) -> None:
         with self._lock:
             self._acks[:0] = [Ack(a["id"], a["ok"], a["detail"]) for a in acks]
 
@@ -106,13 +115,14 @@ class CommandRunner(LoopWorker):
             self._run_one(cmd)
             ran += 1
 
-    def _run_one(self, cmd: dict[str, Any]) -> None:
+    def _run_one(self, cmd: JSON) -> None:
         name, cid = str(cmd.get("command")), str(cmd["id"])
         handler = self._handlers.get(name)
         if handler is None:
             ack = Ack(cid, False, f"unknown command {name!r}")
         else:
-            args = cmd.get("args") or {}
+            # Central sends ``args`` as a JSON object; each handler looks at the keys it takes.
+            args = cast(JSON, cmd.get("args") or {})
             try:
                 ack = Ack(cid, True, handler(args) or "done")
             except CommandFailed as exc:

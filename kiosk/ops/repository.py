@@ -25,7 +25,7 @@ import os
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -41,6 +41,7 @@ from tuf.api.metadata import (
 )
 from tuf.api.serialization.json import JSONSerializer
 
+from kiosk.ops.json_types import JSON
 from kiosk.ops.update_targets import KINDS, target_path
 
 log = logging.getLogger(__name__)
@@ -95,10 +96,19 @@ def check_content(kind: str, source: Path) -> None:
             raise RepositoryError(f"config refused: {exc}") from exc
 
 
+class AddedTarget(TypedDict):
+    """What :meth:`Repository.add` staged."""
+
+    path: str
+    version: str
+    length: int
+    sha256: str
+
+
 @dataclass
 class Published:
     versions: dict[str, int]
-    targets: dict[str, dict[str, Any]]
+    targets: dict[str, JSON]  # target path -> its ``custom`` field ({"kind", "version"})
 
 
 class Repository:
@@ -190,14 +200,14 @@ class Repository:
         """The trusted root a terminal is installed with (its ``bootstrap``)."""
         return (self.metadata_dir / "1.root.json").read_bytes()
 
-    def _staged(self) -> dict[str, dict[str, Any]]:
+    def _staged(self) -> dict[str, JSON]:
         try:
             return json.loads((self.path / "staged.json").read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
 
     # -- changing --------------------------------------------------------------------------
-    def add(self, kind: str, source: str | os.PathLike[str], version: str) -> dict[str, Any]:
+    def add(self, kind: str, source: str | os.PathLike[str], version: str) -> AddedTarget:
         """Pack ``source``, check it, store it content-addressed and stage it for publish."""
         if kind not in KINDS:
             raise RepositoryError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -245,8 +255,8 @@ class Repository:
              "timestamp": timestamp.signed.version},
             {p: t.unrecognized_fields.get("custom", {}) for p, t in targets.signed.targets.items()})
 
-    def status(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def status(self) -> JSON:
+        out: JSON = {}
         for role in ROLES:
             md = self._latest(role)
             out[role] = {"version": md.signed.version, "expires": md.signed.expires.isoformat()}

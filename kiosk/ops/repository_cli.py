@@ -18,6 +18,8 @@ import datetime as dt
 import json
 import sys
 
+from kiosk.exit_codes import EXIT_OK, EXIT_USAGE
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk-ops", description=__doc__.splitlines()[0])
@@ -63,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(Repository(args.repo).status(), indent=1, ensure_ascii=False))
     except RepositoryError as exc:
         print(f"kiosk-ops: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return EXIT_USAGE
+    return EXIT_OK
 
 
 if __name__ == "__main__":

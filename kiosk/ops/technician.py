@@ -21,7 +21,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
+
+from kiosk.ops.json_types import JSON
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,18 @@ class TechnicianError(Exception):
 
 
 class AuditSink(Protocol):
-    def put(self, stream: str, payload: dict[str, Any]) -> Any: ...
+    def put(self, stream: str, payload: JSON) -> object: ...  # what it returns is not used
+
+
+class PinHash(TypedDict):
+    """The stored form of a PIN (:func:`hash_pin`): scrypt parameters, salt and hash in hex."""
+
+    alg: str
+    n: int
+    r: int
+    p: int
+    salt: str
+    hash: str
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,7 @@ class AttemptResult:
         return max(0, int(self.locked_until - (time.time() if now is None else now) + 0.999))
 
 
-def hash_pin(pin: str, salt: bytes | None = None) -> dict[str, Any]:
+def hash_pin(pin: str, salt: bytes | None = None) -> PinHash:
     """The stored form of a PIN: scrypt parameters, salt and hash (hex); never the PIN."""
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.scrypt(pin.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
@@ -67,7 +80,7 @@ def hash_pin(pin: str, salt: bytes | None = None) -> dict[str, Any]:
             "salt": salt.hex(), "hash": digest.hex()}
 
 
-def _pin_matches(pin: str, stored: dict[str, Any]) -> bool:
+def _pin_matches(pin: str, stored: PinHash) -> bool:
     digest = hashlib.scrypt(pin.encode(), salt=bytes.fromhex(stored["salt"]), n=int(stored["n"]),
                             r=int(stored["r"]), p=int(stored["p"]), dklen=len(stored["hash"]) // 2)
     return hmac.compare_digest(digest.hex(), stored["hash"])
@@ -101,7 +114,7 @@ class TechnicianAccess:
         self._state = self._load()
 
     # -- state file ------------------------------------------------------------------------
-    def _load(self) -> dict[str, Any]:
+    def _load(self) -> dict[str, Any]:  # parsed JSON: only ``failures`` is checked
         try:
             raw = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -136,7 +149,7 @@ class TechnicianAccess:
         except OSError as exc:
             raise TechnicianError(f"{self.path}: cannot save: {exc.strerror}", errno=exc.errno) from exc
 
-    def _event(self, event: str, **fields: Any) -> None:
+    def _event(self, event: str, **fields: object) -> None:
         payload = {"event": event, "at": _iso(self._clock()), "terminal": self._terminal, **fields}
         log.info("technician %s %s", event, fields or "")
         if self._audit is None:
@@ -203,6 +216,6 @@ class TechnicianAccess:
         """Leaving technician mode (done, idle timeout) is audited too."""
         self._event("technician.exit", reason=reason)
 
-    def record(self, action: str, **fields: Any) -> None:
+    def record(self, action: str, **fields: object) -> None:
         """An action taken inside technician mode (test print, config change, export)."""
         self._event("technician.action", action=action, **fields)

@@ -24,8 +24,9 @@ import tarfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
+from kiosk.ops.json_types import JSON
 from kiosk.ops.update_targets import KINDS, target_path
 
 if TYPE_CHECKING:
@@ -34,6 +35,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HealthCheck = Callable[[Path], object]  # raises when the version in that directory is unfit
+
+
+class _KindState(TypedDict, total=False):
+    """``<var>/<kind>/state.json``, written only by :class:`UpdateClient`."""
+
+    current: str | None
+    previous: str | None
+    bad: list[str]
 
 
 @dataclass(frozen=True)
@@ -53,11 +62,11 @@ class UpdateResult:
     def ok(self) -> bool:
         return self.outcome in ("up_to_date", "applied", "skipped")
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSON:
         return {"type": "update", **asdict(self)}
 
 
-def version_key(version: str) -> tuple:
+def version_key(version: str) -> tuple[tuple[int, int, str], ...]:
     """``2026.11.2`` > ``2026.11.1`` > ``2026.9.9``: numeric parts compare as numbers."""
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in version.split("."))
 
@@ -101,13 +110,13 @@ class UpdateClient:
     def current_version(self, kind: str) -> str | None:
         return self._state(kind).get("current")
 
-    def _state(self, kind: str) -> dict[str, Any]:
+    def _state(self, kind: str) -> _KindState:
         try:
             return json.loads((self.var_dir / kind / "state.json").read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             return {"current": None, "previous": None, "bad": []}
 
-    def _save_state(self, kind: str, state: dict[str, Any]) -> None:
+    def _save_state(self, kind: str, state: _KindState) -> None:
         path = self.var_dir / kind / "state.json"
         tmp = path.with_name("state.json.tmp")
         tmp.write_text(json.dumps(state, indent=1), encoding="utf-8")
@@ -165,7 +174,7 @@ class UpdateClient:
         """One check per kind, for the periodic update job; results go to the heartbeat."""
         return [self.check(kind) for kind in kinds]
 
-    def _install(self, kind: str, version: str, archive: Path, state: dict[str, Any]) -> UpdateResult:
+    def _install(self, kind: str, version: str, archive: Path, state: _KindState) -> UpdateResult:
         current = state.get("current")
         try:
             staged = self._stage(kind, version, archive)
@@ -187,7 +196,7 @@ class UpdateClient:
             self._save_state(kind, state)
             return self._log(UpdateResult(kind, "rolled_back", version, current, "health_check",
                                           f"{type(exc).__name__}: {exc}"))
-        state.update(current=version, previous=current)
+        state.update({"current": version, "previous": current})
         self._save_state(kind, state)
         self._prune(kind, keep={version, current})
         return self._log(UpdateResult(kind, "applied", version, current))
