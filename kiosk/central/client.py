@@ -34,13 +34,13 @@ from kiosk.central.errors import (
     Unauthorized,
 )
 from kiosk.central.signing import sign_headers
+from kiosk.json_types import JSON
 
 if TYPE_CHECKING:
     import requests
 
 log = logging.getLogger(__name__)
 
-JSON = dict[str, object]  # a JSON object as central sends it: check a value before using it
 
 
 # The replies the operations return: the keys below are checked (``_require``) before a reply

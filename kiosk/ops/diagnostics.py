@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kiosk.json_types import JSON
 from kiosk.logs import mask_text
-from kiosk.ops.json_types import JSON
 from kiosk.ops.remote_commands import CommandFailed, Handler
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from kiosk.config import Config
 from kiosk.exit_codes import EXIT_CENTRAL, EXIT_DEVICE, EXIT_FAIL, EXIT_OK
-from kiosk.ops.json_types import JSON
+from kiosk.json_types import JSON
 
 if TYPE_CHECKING:
     from drivers.base import Device

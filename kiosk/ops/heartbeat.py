@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import kiosk
-from kiosk.ops.json_types import JSON
+from kiosk.json_types import JSON
 from kiosk.ops.worker import LoopWorker
 
 if TYPE_CHECKING:

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from kiosk.config import Config, load_config
 from kiosk.exit_codes import EXIT_RESTART, EXIT_TO_DESKTOP
+from kiosk.json_types import JSON
 from kiosk.ops.console import TechnicianConsole
 from kiosk.ops.diagnostics import collect_diagnostics, outbox_uploader, standard_handlers
 from kiosk.ops.doctor import run_doctor
 from kiosk.ops.heartbeat import Heartbeat, TerminalFacts
-from kiosk.ops.json_types import JSON
 from kiosk.ops.remote_commands import AckJSON, CommandFailed, CommandRunner, Handler
 from kiosk.ops.technician import TechnicianAccess
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypedDict, cast
 
-from kiosk.ops.json_types import JSON
+from kiosk.json_types import JSON
 from kiosk.ops.worker import LoopWorker
 
 log = logging.getLogger(__name__)

@@ -41,7 +41,7 @@ from tuf.api.metadata import (
 )
 from tuf.api.serialization.json import JSONSerializer
 
-from kiosk.ops.json_types import JSON
+from kiosk.json_types import JSON
 from kiosk.ops.update_targets import KINDS, target_path
 
 log = logging.getLogger(__name__)

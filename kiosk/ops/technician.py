@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypedDict
 
-from kiosk.ops.json_types import JSON
+from kiosk.json_types import JSON
 
 log = logging.getLogger(__name__)
 

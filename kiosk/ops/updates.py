@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
-from kiosk.ops.json_types import JSON
+from kiosk.json_types import JSON
 from kiosk.ops.update_targets import KINDS, target_path
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from drivers.identity import Identity, mask_id_number, mask_name
 from kiosk.catalog.services import Column, Service
 
 if TYPE_CHECKING:
-    from kiosk.central.client import JSON
+    from kiosk.json_types import JSON
 
 RECEIPT_ROWS = 12
 PROGRESS_URL = "https://zwfw.example.gz.cn/v/{reference}"  # demo verification/progress page

@@ -21,7 +21,8 @@ from kiosk.central.errors import Rejected
 from kiosk.visit.service_result import PrintRequest, ServiceResult
 
 if TYPE_CHECKING:
-    from kiosk.central.client import JSON, CentralClient
+    from kiosk.central.client import CentralClient
+    from kiosk.json_types import JSON
 
 log = logging.getLogger(__name__)
 MAX_ROWS = 500  # more than any screen or A4 print shows; stops a runaway paging loop
