@@ -67,9 +67,9 @@ def check(uri: str, frames: int, timeout: float) -> tuple[CameraReport, bool]:
     span = got[-1][0] - got[0][0] if len(got) > 1 else 0.0
     best = max(verdicts, key=_rank, default=None)
     report: CameraReport = {"frames": len(got),
-              "fps": round((len(got) - 1) / span, 1) if span > 0 else 0.0,
-              "faces": sum(1 for v in verdicts if v.faces == 1),
-              "best_quality": best.code if best else "no_face"}
+                            "fps": round((len(got) - 1) / span, 1) if span > 0 else 0.0,
+                            "faces": sum(1 for v in verdicts if v.faces == 1),
+                            "best_quality": best.code if best else "no_face"}
     return report, len(got) >= frames
 
 

@@ -3,6 +3,7 @@ exit 2 (one line naming the file, the key and what is allowed), and set up loggi
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -26,3 +27,14 @@ def load_config_or_exit(path: str | Path | None, command: str = "kiosk", *,
         setup_logging(config.path("logging", "dir"), log["level"], log["max_bytes"],
                       log["backups"])
     return config
+
+
+def override_file(path: str | None, command: str, why: str) -> Path:
+    """The override file a command writes (``--config`` or ``$KIOSK_CONFIG``): the shipped
+    defaults are never changed, so without one the command says so and exits 2."""
+    target = path or os.environ.get("KIOSK_CONFIG")
+    if not target:
+        print(f"{command}: say which override file {why} (--config PATH or KIOSK_CONFIG)",
+              file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+    return Path(target)

@@ -13,9 +13,9 @@ import json
 import os
 import sys
 import tomllib
-from pathlib import Path
 from typing import Any
 
+from kiosk.cli.common import override_file
 from kiosk.exit_codes import EXIT_OK, EXIT_USAGE
 
 Scalar = bool | int | float | str  # what a kiosk.toml key holds (SCHEMA's kinds)
@@ -107,12 +107,8 @@ def get(args: argparse.Namespace) -> int:
 def set_(args: argparse.Namespace) -> int:
     from kiosk.config import ConfigError, load_config
 
-    target = args.config or os.environ.get("KIOSK_CONFIG")
-    if not target:
-        print("kiosk config set: say which override file to write (--config PATH or KIOSK_CONFIG);"
-              " the shipped defaults are never changed", file=sys.stderr)
-        return EXIT_USAGE
-    path = Path(target)
+    path = override_file(args.config, "kiosk config set",
+                         "to write; the shipped defaults are never changed")
     try:
         section, key = _split(args.name)
         value = parse_value(section, key, args.value)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from kiosk.cli.common import load_config_or_exit
-from kiosk.exit_codes import EXIT_CENTRAL, EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from kiosk.cli.common import load_config_or_exit, override_file
+from kiosk.exit_codes import EXIT_CENTRAL, EXIT_FAIL, EXIT_OK
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,12 +24,8 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.cli.config import set_
     from kiosk.ops.enrolment import EnrolmentError, enroll, write_key
 
-    target = args.config or os.environ.get("KIOSK_CONFIG")
-    if not target:
-        print("kiosk enroll: say which override file records the terminal id "
-              "(--config PATH or KIOSK_CONFIG)", file=sys.stderr)
-        return EXIT_USAGE
-    config = load_config_or_exit(target if Path(target).exists() else None, "kiosk enroll")
+    target = override_file(args.config, "kiosk enroll", "records the terminal id")
+    config = load_config_or_exit(target if target.exists() else None, "kiosk enroll")
     url = args.url or config.get("central", "url")
     try:
         result = enroll(url, args.code, timeout=(config.central["connect_timeout"],
