@@ -14,12 +14,13 @@
 
 A put raising ``OutboxFull``/``OutboxError`` means "this terminal cannot accept submissions
 right now"; ``outbox.stats()`` feeds the heartbeat, ``dead_items()``/``retry_dead()`` the
-technician screen.
+technician screen. A damaged file raises ``OutboxDamaged`` (``offline_queue.damage``).
 """
 
 from offline_queue.errors import (
     OutboxBusy,
     OutboxCorrupt,
+    OutboxDamaged,
     OutboxError,
     OutboxFull,
     OutboxReadOnly,
@@ -28,5 +29,5 @@ from offline_queue.errors import (
 )
 from offline_queue.outbox import STREAMS, Outbox
 
-__all__ = ["STREAMS", "Outbox", "OutboxBusy", "OutboxCorrupt", "OutboxError", "OutboxFull",
+__all__ = ["STREAMS", "Outbox", "OutboxBusy", "OutboxCorrupt", "OutboxDamaged", "OutboxError", "OutboxFull",
            "OutboxReadOnly", "PayloadSealError", "SyncLockHeld"]

@@ -50,6 +50,32 @@ class OutboxCorrupt(OutboxError):
     """The file is not a usable outbox (SQLITE_CORRUPT / SQLITE_NOTADB)."""
 
 
+class OutboxDamaged(OutboxCorrupt):
+    """The outbox file on disk is damaged, missing or not the one this terminal created.
+
+    ``reason`` says what was found (in words a technician can act on); ``moved_to`` is where
+    the damaged file was kept aside (None: still in place, e.g. a read-only check such as
+    ``kiosk doctor``); ``recovered``/``lost`` count the transactions saved into a fresh outbox
+    and those that could not be (``lost`` is an upper bound: some may have been sent already).
+    """
+
+    def __init__(self, path: str, reason: str, *, moved_to: str | None = None,
+                 recovered: int | None = None, lost: int | None = None,
+                 sqlite_code: int | None = None, sqlite_name: str | None = None):
+        where = f"; kept aside as {moved_to}" if moved_to else ""
+        super().__init__(f"outbox {path} is damaged: {reason}{where}", sqlite_code=sqlite_code,
+                         sqlite_name=sqlite_name)
+        self.path = path
+        self.reason = reason
+        self.moved_to = moved_to
+        self.recovered = recovered
+        self.lost = lost
+
+    def to_json(self) -> dict[str, object]:
+        return {"state": "damaged", "path": self.path, "reason": self.reason,
+                "moved_to": self.moved_to, "recovered": self.recovered, "lost": self.lost}
+
+
 class PayloadSealError(OutboxError):
     """A stored payload cannot be decrypted: wrong terminal key or tampered row."""
 

@@ -14,6 +14,11 @@ What survives what (one file in WAL mode, every put its own committed transactio
 * The database is never left half-written: SQLite's WAL recovery discards torn frames.
 * A kill between "central has it" and "marked sent" resends (deduplicated centrally); a kill
   between claim and upload leaves rows ``in_flight``, which the next drainer sends again.
+* What the disk itself loses (a zero-length file, a deleted or torn WAL, a garbage page, a
+  file swapped for another) is detected, never re-initialised in silence: the damaged file
+  is kept aside and what it still holds recovered (``offline_queue.damage``).
+* A disk filled by something else still drains: a reserve file is given back so the claims
+  and "sent" marks can be written (``offline_queue.reserve``).
 * The only losses by design: the quota evicting old ``telemetry`` (logged), and payloads
   becoming unreadable if the terminal key file is lost (they go ``dead``, not silently away).
 
@@ -23,6 +28,7 @@ one fsync and little else; see ``bench/outbox_bench.py``.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
@@ -34,19 +40,35 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Required, TypedDict
+from typing import Literal, Required, TypedDict, TypeVar
 
+from offline_queue import damage
 from offline_queue.crypto import PayloadCipher, encode_payload
+from offline_queue.damage import Mark
 from offline_queue.errors import (
+    SQLITE_CORRUPT,
+    SQLITE_IOERR,
+    SQLITE_NOTADB,
+    OutboxCorrupt,
+    OutboxDamaged,
     OutboxError,
     OutboxFull,
     SyncLockHeld,
     from_sqlite,
 )
-from offline_queue.quota import Quota, evict_for, has_room
-from offline_queue.schema import create_schema, fsync_dir, schema_present, transaction
+from offline_queue.quota import Eviction, Quota, evict_for, has_room, log_eviction
+from offline_queue.reserve import RESERVE_BYTES, DiskReserve
+from offline_queue.schema import (
+    create_schema,
+    ensure_meta,
+    fsync_dir,
+    read_meta,
+    schema_present,
+    transaction,
+)
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Priority order: the sync worker fills a batch in this order.
 STREAMS = ("submission", "evaluation", "appointment", "audit", "telemetry")
@@ -97,6 +119,7 @@ class OutboxStats(TypedDict):
     rows: int
     bytes: int
     quota: QuotaStats
+    damage: dict[str, object] | None  # OutboxDamaged.to_json() when this open replaced a damaged file
 
 
 class DeadItem(TypedDict):
@@ -121,6 +144,22 @@ class Claimed:
     blob: bytes
 
 
+def _disk_full(exc: OutboxError) -> bool:
+    """SQLITE_FULL, or the I/O error SQLite gives when its -shm cannot grow, or ENOSPC."""
+    primary = exc.sqlite_code & 0xFF if exc.sqlite_code is not None else None
+    return (isinstance(exc, OutboxFull) and primary is not None) or primary == SQLITE_IOERR \
+        or isinstance(exc.__cause__, OSError) and exc.__cause__.errno == errno.ENOSPC
+
+
+@contextmanager
+def _reading(action: str) -> Iterator[None]:
+    """A read outside a transaction: a damaged page becomes OutboxCorrupt, not a traceback."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise from_sqlite(exc, action) from exc
+
+
 def iso_utc(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -131,11 +170,20 @@ class Outbox:
     ``key`` is the terminal's secret (see ``kiosk.secret_store``); when given, every payload
     is sealed with AES-GCM. ``max_bytes``/``max_rows`` bound what the outbox may hold; when
     full, the oldest rows of ``evictable`` streams go first, other streams never.
+
+    A damaged file (see ``offline_queue.damage``) raises :class:`OutboxDamaged` and is left
+    in place (``on_damage="raise"``: doctor, ``kiosk queue``), or — for the one process that
+    owns the file, the app — is kept aside, its readable rows copied into a fresh outbox and
+    ``damage`` set to what happened (``on_damage="quarantine"``).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, key: bytes | None = None,
                  max_bytes: int | None = 256 * 1024 * 1024, max_rows: int | None = 1_000_000,
-                 evictable: Iterable[str] = ("telemetry",), busy_timeout: float = 5.0):
+                 evictable: Iterable[str] = ("telemetry",), busy_timeout: float = 5.0,
+                 on_damage: Literal["raise", "quarantine"] = "raise",
+                 reserve_bytes: int = RESERVE_BYTES):
+        if on_damage not in ("raise", "quarantine"):
+            raise ValueError("on_damage must be 'raise' or 'quarantine'")
         self.path = Path(path)
         self._cipher = PayloadCipher(key)
         self.quota = Quota(max_bytes, max_rows, tuple(evictable))
@@ -143,18 +191,57 @@ class Outbox:
         self._listeners: list[Callable[[], None]] = []
         self._sync_level: str | None = None
         self._lock_fd: int | None = None
-        self._conn: sqlite3.Connection | None = self._open(busy_timeout)
+        self._mark: Mark | None = None
+        self.damage: OutboxDamaged | None = None
+        self._damage_code: tuple[int | None, str | None] = (None, None)  # SQLite's, if it said
+        self._reserve = DiskReserve(self.path, reserve_bytes)
+        self._conn: sqlite3.Connection | None = self._open(busy_timeout, on_damage)
 
     # -- opening -------------------------------------------------------------------------
 
-    def _open(self, busy_timeout: float) -> sqlite3.Connection:
+    def _open(self, busy_timeout: float, on_damage: str) -> sqlite3.Connection:
         try:
             new_dir = not self.path.parent.exists()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if new_dir:
                 fsync_dir(self.path.parent.parent)
+            damage.private_dir(self.path.parent)  # mkdir's mode is cut by the umask
         except OSError as exc:
             raise OutboxError(f"cannot create outbox directory {self.path.parent}: {exc}") from exc
+        mark = Mark.read(self.path)  # before the file: a concurrent put may only advance it
+        try:
+            conn, reason = self._connect_checked(busy_timeout, mark)
+        except OutboxError as exc:  # a full disk: even opening needs room (-shm, -wal)
+            if not _disk_full(exc) or not self._reserve.release():
+                raise
+            conn, reason = self._connect_checked(busy_timeout, mark)
+        if conn is not None:
+            self._reserve.ensure()
+            return conn
+        assert reason is not None
+        if on_damage != "quarantine":
+            code, name = self._damage_code
+            raise OutboxDamaged(str(self.path), reason, sqlite_code=code, sqlite_name=name)
+        return self._replace_damaged(reason, mark, busy_timeout)
+
+    def _connect_checked(self, busy_timeout: float,
+                         mark: Mark | None) -> tuple[sqlite3.Connection | None, str | None]:
+        """A checked connection, or why the file is damaged (other failures raise)."""
+        reason = damage.precheck(self.path, mark)
+        if reason is None and self.path.exists() and self.path.stat().st_size:
+            reason = self._inspect(busy_timeout, mark)
+        if reason is not None:
+            if reason.startswith(damage.NOT_SQLITE):  # what SQLite itself would answer
+                self._damage_code = (SQLITE_NOTADB, "SQLITE_NOTADB")
+            elif reason.startswith(damage.BAD_PAGES):
+                self._damage_code = (SQLITE_CORRUPT, "SQLITE_CORRUPT")
+            return None, reason
+        try:
+            damage.private_file(self.path)
+        except FileExistsError:
+            damage.tighten(self.path)
+        except OSError as exc:
+            raise OutboxError(f"cannot create outbox {self.path}: {exc}") from exc
         conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False)
@@ -162,17 +249,139 @@ class Outbox:
             if not schema_present(conn):
                 create_schema(conn)
             conn.isolation_level = None  # we say BEGIN/COMMIT ourselves from here on
+            generation, high = ensure_meta(conn)
+            if mark is None or mark.generation != generation:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # identity into the main file
+                self._mark = Mark.create(self.path, generation, high)
+            else:
+                self._mark = mark
         except sqlite3.Error as exc:
             if conn is not None:
                 conn.close()
             raise from_sqlite(exc, f"open {self.path}") from exc
+        except OSError as exc:
+            if conn is not None:
+                conn.close()
+            raise OutboxError(f"cannot write the outbox mark beside {self.path}: {exc}") from exc
         fsync_dir(self.path.parent)  # the new file's directory entry survives a power cut
         self._sync_level = "FULL"
+        return conn, None
+
+    def _inspect(self, busy_timeout: float, mark: Mark | None) -> str | None:
+        """Why an existing file is not a sound outbox (None: it is, or it is half-created).
+
+        Read-only on purpose: a writable connection checkpoints its WAL into the main file
+        when it closes and deletes it, which would destroy the evidence (and the rows a
+        later recovery could still read)."""
+        try:
+            conn = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True,
+                                   timeout=busy_timeout, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise from_sqlite(exc, f"open {self.path}") from exc
+        try:
+            reason = damage.quick_check(conn)
+            if reason is not None or mark is None:
+                return reason
+            meta = read_meta(conn) if schema_present(conn) else None
+            if meta is None:
+                return ("the file holds no outbox tables, yet it had held transactions up "
+                        f"to #{mark.high_water} (re-initialised or its WAL lost)")
+            generation, high = meta
+            if generation != mark.generation:
+                return (f"it is not the outbox this terminal created (generation "
+                        f"{generation[:8]}, expected {mark.generation[:8]})")
+            if high < mark.high_water:
+                return (f"transactions #{high + 1} to #{mark.high_water} had been committed "
+                        "and are gone (its WAL was lost or damaged)")
+            return None
+        except sqlite3.Error as exc:
+            error = from_sqlite(exc, f"check {self.path}")
+            if not isinstance(error, OutboxCorrupt):
+                raise error from exc
+            self._damage_code = (error.sqlite_code, error.sqlite_name)
+            return f"SQLite cannot read it ({exc})"
+        finally:
+            conn.close()
+
+    def _replace_damaged(self, reason: str, mark: Mark | None,
+                         busy_timeout: float) -> sqlite3.Connection:
+        """Keep the damaged file aside, open a fresh one, copy into it what can be read."""
+        path = str(self.path)
+        log.error("outbox %s is damaged: %s", path, reason)
+        moved: Path | None = None
+        try:
+            try:
+                self.acquire_sync_lock(recover=False)  # no drainer may have the old file open
+            except SyncLockHeld as exc:
+                raise OutboxDamaged(path, f"{reason}; not moved aside: another process is "
+                                          "draining it") from exc
+            try:
+                moved = damage.quarantine(self.path)
+            except OSError as exc:
+                raise OutboxDamaged(path, f"{reason}; could not be moved aside: {exc}") from exc
+            try:
+                conn, again = self._connect_checked(busy_timeout, None)
+            except OutboxError as exc:
+                again = str(exc)
+                conn = None
+            if conn is None:
+                raise OutboxDamaged(path, f"{reason}; a fresh outbox cannot be made: {again}",
+                                    moved_to=str(moved) if moved else None)
+            try:
+                recovered, lost = self._restore(conn, moved, mark.high_water if mark else 0)
+            except BaseException:
+                conn.close()
+                raise
+        except OutboxDamaged as exc:
+            self._report(exc, moved)  # the app runs without an outbox: say why, on disk
+            raise
+        finally:
+            self.release_sync_lock()
+        self.damage = OutboxDamaged(path, reason, moved_to=str(moved) if moved else None,
+                                    recovered=recovered, lost=lost)
+        self._report(self.damage, moved)
+        log.error("outbox %s replaced: %d transactions recovered into a fresh one, at most %d "
+                  "lost; the damaged file is kept as %s", path, recovered, lost, moved)
         return conn
+
+    def _report(self, found: OutboxDamaged, moved: Path | None) -> None:
+        report: dict[str, object] = {**found.to_json(), "detected_at": iso_utc(time.time())}
+        try:
+            target = moved or damage.unused_name(self.path)
+        except OSError:
+            target = self.path.with_name(f"{self.path.name}.damaged")
+        damage.write_report(self.path, target, report)
+
+    def _restore(self, conn: sqlite3.Connection, moved: Path | None, marked: int) -> tuple[int, int]:
+        """Copy the readable rows of ``moved`` into the fresh outbox: (recovered, lost)."""
+        rows, unreadable = damage.read_rows(moved, marked) if moved is not None else ([], 0)
+        opens = self._cipher.open if self._cipher.sealing else None
+        kept = [r for r in rows if damage.usable(r, STREAMS, STATES, opens)]
+        highest = 0
+        for row in rows:
+            if isinstance(row[0], int):
+                highest = max(highest, row[0])
+        lost = unreadable + len(rows) - len(kept) + max(0, marked - highest)
+        fixed = []
+        for seq, key, stream, created, attempts, due, state, reason, claimed, sent, size, blob in kept:
+            if not isinstance(size, int):
+                size = len(blob if isinstance(blob, bytes) else b"") + len(str(key)) + _ROW_OVERHEAD
+            fixed.append((seq, key, stream, created, attempts or 0, due or created,
+                          "ready" if state == "in_flight" else state, reason, claimed, sent,
+                          size, blob))
+        with transaction(conn, "restore recovered transactions"):
+            conn.executemany(f"INSERT OR IGNORE INTO outbox ({', '.join(damage.COLUMNS)})"
+                             f" VALUES ({', '.join('?' * len(damage.COLUMNS))})", fixed)
+            high = conn.execute("SELECT high_water FROM outbox_usage WHERE id = 1").fetchone()[0]
+        if self._mark is not None:
+            self._mark.advance(int(high))
+        return len(fixed), lost
 
     def close(self) -> None:
         with self._lock:
             self.release_sync_lock()
+            if self._mark is not None:
+                self._mark.close()
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
@@ -202,16 +411,20 @@ class Outbox:
         row = self._prepare((stream, payload, key))
         with self._lock:
             conn = self._require_open()
+            self._refuse_if_reserve_given_back()
             self._set_sync("NORMAL" if stream in FAST_STREAMS else "FULL")
             # Fast path: ONE autocommit statement that inserts only if the quota has room
             # (the usage counters are read in the same implicit transaction). Anything
             # else — quota full, duplicate key, disk full — takes the careful path below.
             try:
-                stored = conn.execute(_INSERT_IF_ROOM, (*row, *self.quota.room_params(row[-1]))).rowcount
+                cur = conn.execute(_INSERT_IF_ROOM, (*row, *self.quota.room_params(row[-1])))
+                stored = cur.rowcount
             except sqlite3.Error as exc:
                 if not isinstance(from_sqlite(exc, "store the transaction"), OutboxFull):
                     raise from_sqlite(exc, "store the transaction") from exc
                 stored = 0
+            if stored and stream not in FAST_STREAMS and self._mark is not None:
+                self._mark.advance(cur.lastrowid or 0)
         if not stored:
             return self._store([row])[0]
         for callback in list(self._listeners):
@@ -233,23 +446,32 @@ class Outbox:
         new_bytes = sum(r[-1] for r in rows)
         with self._lock:
             conn = self._require_open()
+            self._refuse_if_reserve_given_back()
             self._set_sync("FULL" if durable else "NORMAL")
+            eviction: Eviction | None = None
             try:
                 with transaction(conn, "store the transaction"):
                     if self.quota.limited and not has_room(conn, self.quota, len(rows), new_bytes):
                         fresh = [r for r in rows if conn.execute(
                             "SELECT 1 FROM outbox WHERE key = ?", (r[0],)).fetchone() is None]
                         if fresh:  # a repeated key needs no room
-                            evict_for(conn, self.quota, len(fresh), sum(r[-1] for r in fresh))
+                            eviction = evict_for(conn, self.quota, len(fresh),
+                                                 sum(r[-1] for r in fresh))
                     conn.executemany(_INSERT, rows)
+                    high = self._high_water(conn)
             except OutboxFull as exc:
                 if exc.sqlite_code is None:
                     raise
+                eviction = None  # rolled back with the put: it never happened
                 # The disk itself is full: make room from telemetry once, then try again.
                 log.warning("disk full while storing a transaction; evicting telemetry")
                 self._evict_on_disk_full(len(rows), new_bytes)
                 with transaction(conn, "store the transaction"):
                     conn.executemany(_INSERT, rows)
+                    high = self._high_water(conn)
+            log_eviction(eviction)  # committed: now it is true
+            if durable and self._mark is not None:
+                self._mark.advance(high)
         for callback in list(self._listeners):
             callback()
         return [r[0] for r in rows]
@@ -274,7 +496,8 @@ class Outbox:
         conn = self._require_open()
         tight = Quota(1, 1, self.quota.evictable)  # "everything evictable counts as over"
         with transaction(conn, "make room on a full disk"):
-            evict_for(conn, tight, rows, size, at_least=max(rows * 4, 64), strict=False)
+            eviction = evict_for(conn, tight, rows, size, at_least=max(rows * 4, 64), strict=False)
+        log_eviction(eviction)
 
     # -- the sync worker's side ----------------------------------------------------------
 
@@ -286,7 +509,11 @@ class Outbox:
         row that failed before (``attempts > 0``) is claimed alone, so a poison message
         cannot drag innocent ones towards ``dead``.
         """
-        now = time.time() if now is None else now
+        when = time.time() if now is None else now
+        self._reserve.ensure()  # once the disk has room again after it was given back
+        return self._drain_write(lambda: self._claim(limit, when, force))
+
+    def _claim(self, limit: int, now: float, force: bool) -> list[Claimed]:
         with self._lock:
             conn = self._require_open()
             self._set_sync("NORMAL")
@@ -345,18 +572,20 @@ class Outbox:
 
     def recover_in_flight(self) -> int:
         """Rows a crashed worker left ``in_flight`` become ``ready`` (central dedups by key)."""
-        with self._lock:
-            conn = self._require_open()
-            with transaction(conn, "recover in-flight transactions"):
-                count = conn.execute("UPDATE outbox SET state = 'ready' WHERE"
-                                     f" {PENDING} AND state = 'in_flight'").rowcount
+        def recover() -> int:
+            with self._lock:
+                conn = self._require_open()
+                with transaction(conn, "recover in-flight transactions"):
+                    return int(conn.execute("UPDATE outbox SET state = 'ready' WHERE"
+                                            f" {PENDING} AND state = 'in_flight'").rowcount)
+        count = self._drain_write(recover)
         if count:
             log.info("recovered %d in-flight transactions from an earlier run", count)
         return count
 
     def next_due(self) -> float | None:
         """When the earliest ready stream head may be tried (None: nothing ready)."""
-        with self._lock:
+        with self._lock, _reading("read when to send next"):
             conn = self._require_open()
             due = [r[0] for s in STREAMS for r in conn.execute(
                 "SELECT next_attempt_at FROM outbox WHERE stream = ? AND state IN ('ready', 'in_flight')"
@@ -365,13 +594,15 @@ class Outbox:
 
     def prune_sent(self, older_than: float = 86400.0) -> int:
         """Forget tombstones of transactions central confirmed more than ``older_than`` s ago."""
-        with self._lock:
-            conn = self._require_open()
-            self._set_sync("NORMAL")
-            with transaction(conn, "prune sent transactions"):
-                return conn.execute(f"DELETE FROM outbox WHERE {SETTLED} AND state = 'sent'"
-                                    " AND sent_at < ?",
-                                    (time.time() - older_than,)).rowcount
+        def prune() -> int:
+            with self._lock:
+                conn = self._require_open()
+                self._set_sync("NORMAL")
+                with transaction(conn, "prune sent transactions"):
+                    return int(conn.execute(f"DELETE FROM outbox WHERE {SETTLED} AND state = 'sent'"
+                                            " AND sent_at < ?",
+                                            (time.time() - older_than,)).rowcount)
+        return self._drain_write(prune)
 
     @contextmanager
     def sync_lock(self) -> Iterator[None]:
@@ -386,7 +617,7 @@ class Outbox:
     def holds_sync_lock(self) -> bool:
         return self._lock_fd is not None
 
-    def acquire_sync_lock(self) -> None:
+    def acquire_sync_lock(self, *, recover: bool = True) -> None:
         """Become the one drainer of this file, then recover what a crashed drainer left."""
         with self._lock:
             if self._lock_fd is not None:
@@ -398,7 +629,8 @@ class Outbox:
                 os.close(fd)
                 raise SyncLockHeld(f"another sync worker is draining {self.path}") from exc
             self._lock_fd = fd
-        self.recover_in_flight()
+        if recover:
+            self.recover_in_flight()
 
     def release_sync_lock(self) -> None:
         with self._lock:
@@ -411,7 +643,7 @@ class Outbox:
     def stats(self) -> OutboxStats:
         """Counts by state and by stream, oldest ready age, bytes held against the quota."""
         now = time.time()
-        with self._lock:
+        with self._lock, _reading("read its counts"):
             conn = self._require_open()
             by_state = dict.fromkeys(STATES, 0)
             by_stream: dict[str, dict[str, int]] = {s: dict.fromkeys(STATES, 0) for s in STREAMS}
@@ -435,11 +667,12 @@ class Outbox:
             "rows": rows, "bytes": size,
             "quota": {"max_rows": self.quota.max_rows, "max_bytes": self.quota.max_bytes,
                       "evictable": list(self.quota.evictable)},
+            "damage": self.damage.to_json() if self.damage is not None else None,
         }
 
     def dead_items(self, limit: int = 1000) -> list[DeadItem]:
         """Dead transactions, oldest first, with the reason central (or we) gave."""
-        with self._lock:
+        with self._lock, _reading("list dead transactions"):
             conn = self._require_open()
             rows = conn.execute(
                 "SELECT key, stream, created_at, attempts, dead_reason FROM outbox"
@@ -468,6 +701,15 @@ class Outbox:
 
     # -- internals -------------------------------------------------------------------------
 
+    def _refuse_if_reserve_given_back(self) -> None:
+        if not self._reserve.leaves_room_for_puts():
+            raise OutboxFull(f"disk full: the room left where {self.path} lives is kept for "
+                             "sending what is already queued; free disk space")
+
+    @staticmethod
+    def _high_water(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("SELECT high_water FROM outbox_usage WHERE id = 1").fetchone()[0])
+
     def _require_open(self) -> sqlite3.Connection:
         if self._conn is None:
             raise OutboxError(f"outbox {self.path} is closed")
@@ -481,9 +723,20 @@ class Outbox:
     def _update_many(self, sql: str, params: list[tuple], action: str) -> int:
         if not params:
             return 0
-        with self._lock:
-            conn = self._require_open()
-            self._set_sync("NORMAL")
-            with transaction(conn, action):
-                cur = conn.executemany(sql, params)
-                return cur.rowcount
+
+        def update() -> int:
+            with self._lock:
+                conn = self._require_open()
+                self._set_sync("NORMAL")
+                with transaction(conn, action):
+                    return int(conn.executemany(sql, params).rowcount)
+        return self._drain_write(update)
+
+    def _drain_write(self, write: Callable[[], T]) -> T:
+        """A write of the drain: on a full disk, give the reserve back and try once more."""
+        try:
+            return write()
+        except OutboxError as exc:
+            if not _disk_full(exc) or not self._reserve.release():
+                raise
+        return write()

@@ -17,6 +17,7 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from offline_queue.errors import OutboxFull
 
@@ -68,8 +69,22 @@ def has_room(conn: sqlite3.Connection, quota: Quota, rows: int, size: int) -> bo
             and (quota.max_bytes is None or used_bytes + size <= quota.max_bytes))
 
 
+class Eviction(NamedTuple):
+    """What :func:`evict_for` deleted: all rows, and per stream those that were not yet sent
+    (``lost``). Only true once the caller's transaction commits: log it after that
+    (:func:`log_eviction`), never before — a rolled-back eviction lost nothing."""
+
+    rows: int
+    lost: dict[str, int]
+
+
+def log_eviction(eviction: Eviction | None) -> None:
+    if eviction is not None and eviction.lost:
+        log.warning("outbox full: evicted %s to make room", eviction.lost)
+
+
 def evict_for(conn: sqlite3.Connection, quota: Quota, rows: int, size: int, *,
-              at_least: int = 0, strict: bool = True) -> int:
+              at_least: int = 0, strict: bool = True) -> Eviction:
     """Make room for ``rows`` new rows of ``size`` bytes inside the caller's transaction.
 
     Raises OutboxFull (strict) when even evicting everything evictable is not enough.
@@ -80,7 +95,7 @@ def evict_for(conn: sqlite3.Connection, quota: Quota, rows: int, size: int, *,
     need_bytes = used_bytes + size - quota.max_bytes if quota.max_bytes is not None else 0
     need_rows = max(need_rows, at_least)
     if need_rows <= 0 and need_bytes <= 0:
-        return 0
+        return Eviction(0, {})
     freed_rows = freed_bytes = 0
     evicted: dict[str, int] = {}
     for chunk in _candidates(conn, quota.evictable):
@@ -101,7 +116,4 @@ def evict_for(conn: sqlite3.Connection, quota: Quota, rows: int, size: int, *,
         raise OutboxFull(
             f"outbox quota reached ({used_rows} rows, {used_bytes} bytes of "
             f"{quota.max_rows} rows / {quota.max_bytes} bytes) and nothing left to evict")
-    lost = {k: v for k, v in evicted.items() if k != "sent"}
-    if lost:
-        log.warning("outbox full: evicted %s to make room", lost)
-    return freed_rows
+    return Eviction(freed_rows, {k: v for k, v in evicted.items() if k != "sent"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +35,12 @@ _SCHEMA_EXTRA = (
     "CREATE TRIGGER IF NOT EXISTS outbox_usage_upd AFTER UPDATE OF size ON outbox BEGIN"
     " UPDATE outbox_usage SET bytes = bytes - OLD.size + NEW.size WHERE id = 1; END",
 )
+
+
+_INSERT_TRIGGER_V2 = (
+    "CREATE TRIGGER outbox_usage_ins AFTER INSERT ON outbox BEGIN"
+    " UPDATE outbox_usage SET rows = rows + 1, bytes = bytes + NEW.size,"
+    " high_water = max(high_water, NEW.seq) WHERE id = 1; END")
 
 
 def schema_present(conn: sqlite3.Connection) -> bool:
@@ -62,6 +69,44 @@ def create_schema(conn: sqlite3.Connection) -> None:
     with transaction(conn, "create the outbox schema"):
         for statement in _SCHEMA_EXTRA:
             conn.execute(statement)
+
+
+def read_meta(conn: sqlite3.Connection) -> tuple[str, int] | None:
+    """(generation, high water) of a file whose meta exists; None for an older layout."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                    " AND name = 'outbox_meta'").fetchone() is None:
+        return None
+    row = conn.execute("SELECT m.generation, u.high_water FROM outbox_meta AS m, outbox_usage AS u"
+                       " WHERE m.id = 1 AND u.id = 1").fetchone()
+    return (str(row[0]), int(row[1])) if row else None
+
+
+def ensure_meta(conn: sqlite3.Connection) -> tuple[str, int]:
+    """Give the file an identity (a random generation) and a high-water mark of the highest
+    ``seq`` ever inserted, kept by the insert trigger on the usage row's own page (no extra
+    page per put). Evicting or pruning rows never lowers it, so a file that has fewer
+    transactions than were committed (a lost or torn WAL) can be told from one that sent them.
+    """
+    meta = read_meta(conn)
+    if meta is not None:
+        return meta
+    with transaction(conn, "add the outbox's identity"):
+        if read_meta(conn) is None:  # another process may have done it meanwhile
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(outbox_usage)")}
+            if "high_water" not in columns:
+                conn.execute("ALTER TABLE outbox_usage ADD COLUMN high_water INTEGER NOT NULL"
+                             " DEFAULT 0")
+                conn.execute("UPDATE outbox_usage SET high_water ="
+                             " coalesce((SELECT max(seq) FROM outbox), 0) WHERE id = 1")
+            conn.execute("DROP TRIGGER IF EXISTS outbox_usage_ins")
+            conn.execute(_INSERT_TRIGGER_V2)
+            conn.execute("CREATE TABLE outbox_meta (id INTEGER PRIMARY KEY CHECK (id = 1),"
+                         " generation TEXT NOT NULL, created_at REAL NOT NULL)")
+            conn.execute("INSERT INTO outbox_meta (id, generation, created_at) VALUES (1, ?, ?)",
+                         (os.urandom(16).hex(), time.time()))
+    meta = read_meta(conn)
+    assert meta is not None
+    return meta
 
 
 @contextmanager

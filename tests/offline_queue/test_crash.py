@@ -32,19 +32,27 @@ def spawn(*args: str) -> subprocess.Popen:
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-def kill_after(proc: subprocess.Popen, seconds: float, *, after_open: bool = True) -> list[str]:
-    """Let the child run ``seconds`` (counted from its "open" line), SIGKILL it, return its lines."""
+def kill_after(proc: subprocess.Popen, seconds: float, *, after_open: bool = True,
+               after_put: bool = False) -> list[str]:
+    """Let the child run ``seconds`` (counted from its "open" line, or from its first
+    committed put with ``after_put``), SIGKILL it, return its lines. Counting from the first
+    put keeps the kill in the middle of puts however slow a loaded machine makes the open."""
     lines: list[str] = []
     opened = threading.Event()
+    put_once = threading.Event()
 
     def read() -> None:
         for line in proc.stdout:
             lines.append(line.strip())
             opened.set()
+            if line.strip() != "open":
+                put_once.set()
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    if after_open:
+    if after_put:
+        assert put_once.wait(30), proc.stderr.read()
+    elif after_open:
         assert opened.wait(30), proc.stderr.read()
     time.sleep(seconds)
     proc.send_signal(signal.SIGKILL)
@@ -69,7 +77,7 @@ def test_killed_writers_lose_and_duplicate_nothing(tmp_path, central_sim):
         early = trial % 10 == 9
         lines = kill_after(spawn("put", str(trial), db),
                            rng.uniform(0.0, 0.3) if early else rng.uniform(0.0, 0.12),
-                           after_open=not early)
+                           after_open=not early, after_put=not early)
         printed[trial] = [int(k.split("-")[1]) for k in lines if k.startswith(f"t{trial}-")]
     total = sum(len(v) for v in printed.values())
     assert total > TRIALS * 5, "the writers hardly wrote anything; the test proves little"
