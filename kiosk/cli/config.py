@@ -4,6 +4,10 @@
 defaults, and only after the merged result passes the same validation start-up uses, so a
 technician cannot leave a terminal that refuses to start. Comments in the override file are
 not kept (it is rewritten as flat TOML).
+
+``validate`` is what systemd runs before ``kiosk run`` (deploy/kiosk.service): it checks the
+values and what start-up needs beyond them (:func:`preflight`), and answers with one line per
+problem, never a traceback — whatever the file holds.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ import argparse
 import json
 import os
 import sys
-import tomllib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.cli.common import override_file
 from kiosk.exit_codes import EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 Scalar = bool | int | float | str  # what a kiosk.toml key holds (SCHEMA's kinds)
 
@@ -105,7 +111,7 @@ def get(args: argparse.Namespace) -> int:
 
 
 def set_(args: argparse.Namespace) -> int:
-    from kiosk.config import ConfigError, load_config
+    from kiosk.config import ConfigError, load_config, read_toml
 
     path = override_file(args.config, "kiosk config set",
                          "to write; the shipped defaults are never changed")
@@ -114,8 +120,7 @@ def set_(args: argparse.Namespace) -> int:
         value = parse_value(section, key, args.value)
         current: dict[str, Any] = {}  # parsed TOML: load_config below validates the result
         if path.exists():
-            with open(path, "rb") as fh:
-                current = tomllib.load(fh)
+            current = read_toml(path)
         current.setdefault(section, {})[key] = value
         tmp = path.with_name(path.name + ".tmp")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,11 +134,26 @@ def set_(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"kiosk config: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        print(f"kiosk config: {path}: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"kiosk config: {path}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     print(f"{section}.{key} = {toml_scalar(value)} saved to {path}")
     return EXIT_OK
+
+
+def preflight(config: Config) -> tuple[list[str], list[str]]:
+    """(problems, warnings) for start-up: problems stop ``kiosk run`` (the terminal key, the
+    demo key in production, device profile, log directory …); warnings do not — a damaged
+    technician state shuts technician mode only, the kiosk still serves residents."""
+    from kiosk.config import startup_problems
+    from kiosk.ops.technician import state_problem
+
+    warnings = []
+    technician = state_problem(config.path("ops", "technician_state"))
+    if technician is not None:
+        warnings.append(f"technician mode will be refused: {technician}; "
+                        f"`kiosk technician set-pin` replaces the file")
+    return startup_problems(config), warnings
 
 
 def validate(args: argparse.Namespace) -> int:
@@ -141,8 +161,19 @@ def validate(args: argparse.Namespace) -> int:
 
     try:
         config = load_config(args.path)
+        problems, warnings = preflight(config)
     except ConfigError as exc:
         print(f"kiosk config: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"ok: {config.source}")
+    except Exception as exc:  # noqa: BLE001 - whatever the file holds: one line, never a traceback
+        print(f"kiosk config: {args.path or 'configuration'}: cannot check: "
+              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for problem in problems:
+        print(f"kiosk config: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_USAGE
+    for warning in warnings:
+        print(f"kiosk config: warning: {warning}", file=sys.stderr)
+    print(f"ok: {config.source} (mode {config.mode})")
     return EXIT_OK

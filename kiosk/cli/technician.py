@@ -1,4 +1,8 @@
-"""``kiosk technician set-pin|status``: set the technician PIN (stored hashed) on site."""
+"""``kiosk technician set-pin|status``: set the technician PIN (stored hashed) on site.
+
+Safe while the kiosk runs: both read and write the state file under its lock, and the app
+reads it at every attempt, so a new PIN counts at the next one. ``set-pin`` also replaces a
+damaged state file (the app refuses technician mode until then)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import getpass
 import sys
 
 from kiosk.cli.common import load_config_or_exit
-from kiosk.exit_codes import EXIT_OK, EXIT_USAGE
+from kiosk.exit_codes import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,8 +30,14 @@ def technician(args: argparse.Namespace) -> int:
     access = TechnicianAccess(config.path("ops", "technician_state"),
                               terminal_id=config.terminal["id"])
     if args.action == "status":
-        until = access.locked_until()
-        print(f"pin set: {'yes' if access.has_pin else 'no'}; "
+        try:
+            until = access.locked_until()
+            has_pin = access.has_pin
+        except TechnicianError as exc:
+            print(f"kiosk technician: technician mode refused: {exc}; "
+                  f"`kiosk technician set-pin` replaces the file", file=sys.stderr)
+            return EXIT_FAIL
+        print(f"pin set: {'yes' if has_pin else 'no'}; "
               f"locked: {'until ' + str(until) if until else 'no'}")
         return EXIT_OK
     if args.pin_stdin:

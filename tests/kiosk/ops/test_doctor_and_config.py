@@ -23,6 +23,7 @@ def kiosk(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 def write_override(path, central_url: str, outbox: str, printer: str = "") -> None:
     path.write_text(
+        '[terminal]\nmode = "test"\n'  # the demo terminal's key and id (config/demo.toml)
         "[central]\n"
         f'url = "{central_url}"\n'
         "[devices]\n"
@@ -89,6 +90,7 @@ def test_doctor_device_fault_exits_4(tmp_path):
 def test_config_set_writes_validated_toml_and_get_reads_it(tmp_path):
     cfg = tmp_path / "override.toml"
     env = {"KIOSK_CONFIG": str(cfg)}
+    assert kiosk("config", "set", "terminal.mode", "test", env=env).returncode == 0  # demo key
     assert kiosk("config", "set", "session.idle_timeout", "90", env=env).returncode == 0
     assert kiosk("config", "set", "terminal.hall", '天河区 "东" 服务点', env=env).returncode == 0
     assert kiosk("config", "set", "ui.voice", "false", env=env).returncode == 0

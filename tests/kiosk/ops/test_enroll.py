@@ -53,7 +53,9 @@ def enrol_server():
 
 
 def kiosk(*args):
-    env = {k: v for k, v in os.environ.items() if k != "KIOSK_CONFIG"}
+    # $KIOSK_CONFIG is the suite's mode-"test" override (tests/fixtures/kiosk_config.py): until
+    # --config exists, enrolment starts from it, and may use http:// to 127.0.0.1
+    env = dict(os.environ)
     return subprocess.run([sys.executable, "-m", "kiosk.cli", *args], capture_output=True,
                           text=True, timeout=60, env=env)
 
@@ -84,6 +86,7 @@ def test_enrol_against_the_simulator_then_the_new_key_is_accepted(tmp_path, cent
     central_sim.reset()
     central_sim.admin("/_admin/enrolment-codes", {"code": "HALL-7-XYZ", "terminal_id": "GZ-TH-0077"})
     cfg, key = tmp_path / "kiosk.toml", tmp_path / "terminal.key"
+    cfg.write_text('[terminal]\nmode = "test"\n')  # test mode: http:// to the simulator, twice
     done = kiosk("enroll", "HALL-7-XYZ", "--url", central_sim.url, "--config", str(cfg),
                  "--key-file", str(key))
     assert done.returncode == 0, done.stderr
