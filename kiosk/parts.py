@@ -19,10 +19,12 @@ if TYPE_CHECKING:
     from drivers.camera import Camera
     from drivers.document_printer import DocumentPrinter
     from drivers.idcard import IdCardReader
+    from drivers.qr_scanner import QrScanner
     from drivers.receipt_printer import ReceiptPrinter
     from drivers.sscard import SocialSecurityCardReader
     from kiosk.catalog.services import Catalog
     from kiosk.central.client import CentralClient
+    from kiosk.central.fleet_client import FleetClient
     from kiosk.ops.updates import UpdateClient
     from offline_queue import Outbox
     from offline_queue.sync import SyncWorker
@@ -42,16 +44,104 @@ def central_client(config: Config, *, url: str | None = None, terminal_id: str |
     """The one way to build a client for the configured platform: signed with the terminal's
     key, TLS against the configured CA and client certificate, the configured timeouts.
     Flags may override the URL, terminal and key (``kiosk queue``); ``retries=0`` is for
-    workers and checks that back off or report themselves."""
+    workers and checks that back off or report themselves. A plain http:// URL the terminal's
+    mode does not allow raises :class:`~kiosk.central.url_policy.InsecureURL` (a ConfigError:
+    one line, start-up stops) before anything is sent."""
+    return _client(config, url, terminal_id or config.terminal["id"],
+                   read_terminal_key(config, key_file), retries)
+
+
+def enrolment_client(config: Config, *, url: str | None = None) -> CentralClient:
+    """The client an unenrolled terminal uses to trade its one-time code for its id and key:
+    the same TLS as every other call (the configured CA and client certificate — the reply is
+    the terminal's signing key), only without a key of its own. The placeholder identity and
+    key sign nothing central checks (it ignores the signature of this one call); never
+    retried, a used code stays used."""
+    return _client(config, url, "unenrolled", b"\0" * 32, 0)
+
+
+def _client(config: Config, url: str | None, terminal_id: str, key: bytes,
+            retries: int) -> CentralClient:
     from kiosk.central.client import CentralClient
+    from kiosk.central.url_policy import require_allowed
 
     c = config.central
+    ca, cert = config_file(config, "central", "ca_bundle"), config_file(config, "central", "client_cert")
     return CentralClient(
-        url or c["url"], terminal_id or config.terminal["id"],
-        read_terminal_key(config, key_file),
-        ca_bundle=str(config.path("central", "ca_bundle")) if c["ca_bundle"] else None,
-        client_cert=str(config.path("central", "client_cert")) if c["client_cert"] else None,
+        require_allowed(config, url or c["url"], "central.url"), terminal_id, key,
+        ca_bundle=str(ca) if ca else None, client_cert=str(cert) if cert else None,
         timeout=(c["connect_timeout"], c["read_timeout"]), retries=retries)
+
+
+def fleet_client(config: Config, *, url: str | None = None, terminal_id: str | None = None,
+                 key_file: str | Path | None = None, enrolling: bool = False,
+                 retries: int = 0) -> FleetClient | None:
+    """The one way to build the client for central operations' fleet service, or None when
+    ``[fleet] url`` is empty (no fleet: heartbeats go to central as before). Signed with the
+    terminal's own fleet key (``[fleet] key_file``, from ``kiosk enroll --fleet``), TLS
+    against ``[fleet] ca_bundle``/``client_cert``, central's timeouts. ``enrolling``: no key
+    yet, the code is the credential (the fleet does not check that call's signature). A
+    fleet URL without a fleet enrolment is a ConfigError naming what to run."""
+    from kiosk.central.client import CentralClient
+    from kiosk.central.fleet_client import FleetClient
+    from kiosk.central.signing import load_key
+    from kiosk.central.url_policy import require_allowed
+    from kiosk.config import ConfigError
+
+    f = config.fleet
+    target = url or f["url"]
+    if not target:
+        return None
+    if enrolling:
+        ident, key = "unenrolled", b"\0" * 32
+    else:
+        ident = terminal_id or f["terminal_id"]
+        if not ident:
+            raise ConfigError(f"{config.source}: [fleet] url is set but terminal_id is empty; "
+                              "enrol with the fleet: kiosk enroll --fleet CODE")
+        key = load_key(key_file or config.path("fleet", "key_file"))
+    ca, cert = config_file(config, "fleet", "ca_bundle"), config_file(config, "fleet", "client_cert")
+    c = config.central
+    transport = CentralClient(
+        require_allowed(config, target, "fleet.url"), ident, key,
+        ca_bundle=str(ca) if ca else None, client_cert=str(cert) if cert else None,
+        timeout=(c["connect_timeout"], c["read_timeout"]), retries=retries)
+    return FleetClient(transport)
+
+
+def config_file(config: Config, section: str, key: str) -> Path | None:
+    """A file a setting names, resolved against the project root (``Config.path``, never the
+    working directory), or None when the setting is empty. A named file that is not there is
+    a ConfigError naming the setting: a technician should not debug a TLS handshake for it."""
+    from kiosk.config import ConfigError
+
+    if not config.get(section, key):
+        return None
+    path = config.path(section, key)
+    if not path.exists():
+        raise ConfigError(f"{config.source}: [{section}] {key} = {config.get(section, key)!r}: "
+                          f"no such file ({path})")
+    return path
+
+
+def tls_failure(config: Config, detail: str) -> str | None:
+    """A TLS handshake failure in ``detail`` (a CentralError's text) as one sentence naming
+    the setting to look at, or None when ``detail`` is something else."""
+    text = detail.lower()
+    if "certificate_verify_failed" in text or "certificate verify failed" in text:
+        ca = config.get("central", "ca_bundle")
+        trusted = (f"central.ca_bundle = {ca!r} ({config.path('central', 'ca_bundle')})" if ca
+                   else "the system's CAs (central.ca_bundle is empty)")
+        return f"central's TLS certificate is not signed by a CA this terminal trusts: {trusted}"
+    # A server that wants a client certificate it did not get (or trust) often just closes
+    # the handshake: the client sees an EOF, not a reason.
+    if any(sign in text for sign in ("certificate required", "alert_certificate",
+                                     "bad certificate", "eof occurred in violation of protocol")):
+        cert = config.get("central", "client_cert")
+        return ("central refused the TLS handshake: check the terminal's client certificate, "
+                + (f"central.client_cert = {cert!r} ({config.path('central', 'client_cert')})"
+                   if cert else "central.client_cert is empty"))
+    return None
 
 
 @dataclass
@@ -63,6 +153,7 @@ class Devices:
     receipt_printer: ReceiptPrinter | None = None
     document_printer: DocumentPrinter | None = None
     camera: Camera | None = None
+    qr_scanner: QrScanner | None = None  # phone codes: serial engine, keyboard wedge or camera
     problems: dict[str, str] = field(default_factory=dict)  # name → why it did not open
 
     def all(self) -> dict[str, Device]:
@@ -74,9 +165,12 @@ def build_devices(config: Config) -> Devices:
     devices = Devices()
     uris = config.devices
     if uris["idcard"]:
-        from drivers.idcard import IdCardReader
+        from drivers.idcard import IdCardError, IdCardReader
 
-        devices.idcard = IdCardReader(uris["idcard"])
+        try:
+            devices.idcard = IdCardReader(uris["idcard"])
+        except (ValueError, IdCardError) as exc:  # e.g. usb://VID:PID with no model file
+            devices.problems["idcard"] = f"{type(exc).__name__}: {exc}"
     if uris["sscard"]:
         from drivers.sscard import SocialSecurityCardReader
 
@@ -94,6 +188,10 @@ def build_devices(config: Config) -> Devices:
         from drivers.camera import Camera
 
         devices.camera = Camera(uris["camera"])
+    if uris["qr_scanner"]:
+        from drivers.qr_scanner import QrScanner
+
+        devices.qr_scanner = QrScanner(uris["qr_scanner"])
     return devices
 
 
@@ -111,15 +209,16 @@ def load_catalog(updates: UpdateClient | None) -> Catalog:
 
 
 def open_outbox(config: Config) -> Outbox | None:
-    """The encrypted outbox, or None when it cannot open (the kiosk still serves queries)."""
+    """The encrypted outbox, or None when it cannot open (the kiosk still serves queries,
+    and takes no offline submissions: it has nowhere durable to keep them). The app owns the
+    file, so a damaged one is kept aside and what it still holds moved into a fresh one;
+    doctor, the heartbeat and the technician screen report it (``offline_queue.damage``)."""
     from kiosk.secret_store import load_or_create_key
     from offline_queue import Outbox
 
     try:
         key = load_or_create_key(config.path("outbox", "key_file"))
-        path = config.path("outbox", "path")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return Outbox(path, key=key)
+        return Outbox(config.path("outbox", "path"), key=key, on_damage="quarantine")
     except Exception as exc:  # the kiosk still serves queries without an outbox
         log.error("outbox unavailable: %s", exc)
         return None
@@ -135,7 +234,13 @@ def build_sync(config: Config, outbox: Outbox | None) -> SyncWorker | None:
     from offline_queue.sync import SyncWorker
 
     client = central_client(config, retries=0)
-    return SyncWorker(outbox, client.upload_transactions, batch_size=config.outbox["batch_size"],
+    upload = client.upload_transactions
+    fleet = fleet_client(config)
+    if fleet is not None:  # usage telemetry goes to the fleet service, the rest to central
+        from kiosk.central.fleet_client import split_upload
+
+        upload = split_upload(client.upload_transactions, fleet)  # type: ignore[assignment]
+    return SyncWorker(outbox, upload, batch_size=config.outbox["batch_size"],
                       unavailable=(CentralUnavailable, RateLimited, Unauthorized))
 
 
@@ -145,7 +250,9 @@ def build_updates(config: Config) -> UpdateClient | None:
     if not ops["updates_url"] or not ops["trusted_root"]:
         return None
     from kiosk.catalog.services import Catalog
+    from kiosk.central.url_policy import require_allowed
     from kiosk.ops.updates import UpdateClient
 
+    require_allowed(config, ops["updates_url"], "ops.updates_url")  # InsecureURL: start-up stops
     return UpdateClient(config.path("ops", "updates_dir"), ops["updates_url"],
                         config.path("ops", "trusted_root"), health={"catalog": Catalog.load})

@@ -7,13 +7,17 @@
   against the items, the circuit breaker opens after ``failure_threshold`` such failures
   in a row and keeps it open for an exponentially growing, jittered cool-down; then one
   single-item probe decides whether to close it. A thread waits on an Event meanwhile:
-  no busy loop, and ``stop()`` is instant.
-* A rejected item (central said 4xx) goes ``dead`` with the reason; the rest of the batch
-  goes on. Any other failure (a bug, a malformed reply, an item missing from the reply)
-  counts one attempt; such items are retried alone with back-off and go ``dead`` after
-  ``max_attempts`` — but once one died of a failure, the same failure on the next item is
-  taken for a systemic fault (central down, wrong key) and kills nothing more until a batch
-  succeeds. Undecryptable payloads go ``dead`` at once.
+  no busy loop, and ``stop()`` is instant. The wiring puts an answer that is not central's
+  among them (the client's BadResponse: a redirect, HTML, garbage, a reply of the wrong
+  shape); a reply that is malformed here, or silent about an item, counts the same way:
+  nothing is delivered unless central itself acknowledged it, and no item dies of it.
+* Only central's own verdict on an item kills it: a rejected item (in the reply's
+  ``rejected`` list) goes ``dead`` with the reason; the rest of the batch goes on. Any
+  other failure of the upload call (a bug, a batch-level 4xx) counts one attempt; such
+  items are retried alone with back-off and go ``dead`` after ``max_attempts`` — but once
+  one died of a failure, the same failure on the next item is taken for a systemic fault
+  (central down, wrong key) and kills nothing more until a batch succeeds. Undecryptable
+  payloads go ``dead`` at once.
 * ``in_flight`` rows a crashed worker left behind are sent again when a worker takes the
   drain lock; central deduplicates by idempotency key.
 """
@@ -174,32 +178,38 @@ class SyncWorker:
         try:
             reply = self.upload(transactions)
         except self.unavailable as exc:
-            self.outbox.release(keys, next_attempt_at=time.time(), count_attempt=False)
-            delay = max(self.breaker.failure(), float(getattr(exc, "retry_after", None) or 0))
-            self._retry_at = time.monotonic() + delay
-            report.unavailable = True
-            report.errors.append(f"central unavailable: {exc}")
-            log.info("central unavailable (%s); next try in %.1fs", type(exc).__name__, delay)
-            return False
+            return self._unavailable(keys, f"{type(exc).__name__}: {exc}", report,
+                                     float(getattr(exc, "retry_after", None) or 0))
         except Exception as exc:  # noqa: BLE001 — foreign callable; the worker must survive it
             log.exception("upload of %d transactions failed", len(keys))
             return self._failed(batch, keys, f"{type(exc).__name__}: {exc}", report)
+        accepted, rejected, problem = _parse_reply(reply, set(keys))
+        if problem:  # not an answer about these transactions: none of them is delivered
+            log.warning("central reply unusable: %s", problem)
+            return self._unavailable(keys, f"reply unusable: {problem}", report)
         self.breaker.success()
         self._retry_at = 0.0
         self._killer = None
-        accepted, rejected, problem = _parse_reply(reply, set(keys))
-        if problem:
-            report.errors.append(problem)
-            log.error("central reply unusable: %s", problem)
         report.sent += self.outbox.mark_sent(accepted)
         if rejected:
             report.dead += self.outbox.mark_dead(rejected)
             log.warning("central rejected %d transactions; moved to dead", len(rejected))
         missing = [k for k in keys if k not in accepted and k not in rejected]
-        if missing:
-            return self._failed([b for b in batch if b.key in set(missing)], missing,
-                                problem or "central's reply did not mention this transaction", report)
+        if missing:  # central has not acknowledged them: they wait, uncounted, like in an outage
+            return self._unavailable(missing, f"central's reply did not mention {len(missing)} "
+                                     "of the transactions sent", report)
         return True
+
+    def _unavailable(self, keys: list[str], reason: str, report: SyncReport,
+                     retry_after: float = 0.0) -> bool:
+        """Central did not take these: back to ready, no attempt counted, the breaker told."""
+        self.outbox.release(keys, next_attempt_at=time.time(), count_attempt=False)
+        delay = max(self.breaker.failure(), retry_after)
+        self._retry_at = time.monotonic() + delay
+        report.unavailable = True
+        report.errors.append(f"central unavailable: {reason}")
+        log.info("central unavailable (%s); next try in %.1fs", reason, delay)
+        return False
 
     def _failed(self, batch: list[Claimed], keys: list[str], reason: str, report: SyncReport) -> bool:
         """A failure that may be the item's fault: count it, back off, kill a lone repeat offender.
@@ -212,13 +222,9 @@ class SyncWorker:
         report.errors.append(reason)
         kind = reason.split(":", 1)[0]
         if self._killer == kind:
-            self.outbox.release(keys, next_attempt_at=time.time(), count_attempt=False)
-            delay = self.breaker.failure()
-            self._retry_at = time.monotonic() + delay
-            report.unavailable = True
             log.error("upload keeps failing with %s for different transactions; treating central "
-                      "as unavailable, next try in %.1fs", kind, delay)
-            return False
+                      "as unavailable", kind)
+            return self._unavailable(keys, reason, report)
         if len(batch) == 1 and batch[0].attempts + 1 >= self.max_attempts:
             report.dead += self.outbox.mark_dead(
                 {batch[0].key: f"gave up after {batch[0].attempts + 1} attempts: {reason}"})

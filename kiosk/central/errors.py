@@ -19,13 +19,15 @@ class CentralError(Exception):
 
 
 class CentralUnavailable(CentralError):
-    """Platform down: cannot connect, connection dropped, or 5xx."""
+    """Platform down: cannot connect, connection dropped, 5xx, or an answer that is not
+    central's (see :class:`BadResponse`)."""
 
     message_key = "central.unavailable"
 
 
 class CentralTimeout(CentralUnavailable):
-    """No connection or no answer within the call's timeout; ``phase`` is connect or read."""
+    """No connection or no answer within the call's timeout; ``phase`` is connect, read (one
+    socket read waited too long) or deadline (the call's wall-clock limit passed)."""
 
     message_key = "central.timeout"
     phase = "read"
@@ -57,7 +59,31 @@ class Rejected(CentralError):
     message_key = "central.rejected"
 
 
-class BadResponse(CentralError):
-    """An answer we cannot use: not JSON, wrong shape, unexpected status."""
+class AppCodeRefused(Rejected):
+    """Central would not take the phone's code: ``reason`` is ``code_expired`` (refresh it in
+    the app), ``code_used`` (each works once) or ``code_unknown``; each has its own sentence."""
+
+    REASONS = ("code_expired", "code_used", "code_unknown")
+
+    def __init__(self, detail: str, *, reason: str, status: int | None = None) -> None:
+        super().__init__(detail, status=status, code=reason)
+        self.reason = reason
+        self.message_key = f"app_code.{reason}"
+
+
+class BadResponse(CentralUnavailable):
+    """An answer we cannot use: not JSON, wrong shape, an unexpected status or a redirect.
+    Whoever sent it (a captive portal, a proxy, a broken central), central did not take the
+    request: for the outbox and for a visit that may queue, central is unavailable. Never
+    retried by the client (the same request gets the same answer)."""
 
     message_key = "central.bad_response"
+
+
+class Redirected(BadResponse):
+    """A 3xx: never followed, since that would send the signed request and the resident's data
+    to whatever host the ``Location`` names; whatever is there is not central."""
+
+
+class ResponseTooLarge(BadResponse):
+    """The body (counted decompressed) passed the call's byte limit; the rest is not read."""

@@ -11,7 +11,8 @@ import pkgutil
 import sys
 
 import kiosk.cli
-from kiosk.exit_codes import EXIT_OK
+from kiosk.config import ConfigError
+from kiosk.exit_codes import EXIT_OK, EXIT_USAGE
 
 _NOT_COMMANDS = {"main", "common"}
 
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or EXIT_OK)
+    except ConfigError as exc:  # e.g. the client factory refusing http:// in production
+        print(f"kiosk {args.command}: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130  # 128 + SIGINT, the shell's convention for Ctrl-C (not a kiosk exit code)
 

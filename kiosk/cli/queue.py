@@ -30,6 +30,7 @@ from offline_queue import Outbox, OutboxError
 
 if TYPE_CHECKING:  # requests loads with the client, when a command needs central
     from kiosk.central.client import CentralClient
+    from kiosk.config import Config
     from offline_queue.sync import SyncWorker
 
 Command = Callable[[argparse.Namespace], int]
@@ -57,10 +58,13 @@ def _open(args: argparse.Namespace, *, need_key: bool) -> Outbox:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from offline_queue.damage import damage_reports
+
     with _open(args, need_key=False) as box:
         stats = box.stats()
+    damaged = damage_reports(Path(args.db))
     if args.json:
-        print(json.dumps(stats, ensure_ascii=False, indent=2))
+        print(json.dumps({**stats, "damaged_copies": damaged}, ensure_ascii=False, indent=2))
         return EXIT_OK
     print(f"outbox {stats['path']} ({'encrypted' if stats['encrypted'] else 'PLAIN'}): "
           f"{stats['rows']} rows, {stats['bytes']} bytes")
@@ -70,15 +74,18 @@ def cmd_stats(args: argparse.Namespace) -> int:
             print(f"  {stream:<12}" + "  ".join(f"{s} {n}" for s, n in counts.items()))
     if stats["oldest_ready_age_s"] is not None:
         print(f"  oldest ready: {stats['oldest_ready_age_s']:.0f} s ago")
+    for report in damaged:
+        print(f"  damaged outbox kept aside: {report.get('moved_to')} ({report.get('reason')};"
+              f" recovered {report.get('recovered')}, lost at most {report.get('lost')})")
     return EXIT_OK
 
 
-def _central(args: argparse.Namespace) -> CentralClient:
-    """A CentralClient for this terminal; config supplies what the flags do not."""
-    from kiosk.config import load_config
+def _central(args: argparse.Namespace, config: Config) -> CentralClient:
+    """A CentralClient for this terminal, from the one factory the app uses (its TLS: the
+    configured CA and client certificate); config supplies what the flags do not."""
     from kiosk.parts import central_client
 
-    return central_client(load_config(args.config), url=args.central, terminal_id=args.terminal,
+    return central_client(config, url=args.central, terminal_id=args.terminal,
                           key_file=args.central_key, retries=1)
 
 
@@ -93,13 +100,15 @@ def _worker(box: Outbox, client: CentralClient, args: argparse.Namespace) -> Syn
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from kiosk.central.signing import KeyFileError
-    from kiosk.config import ConfigError
+    from kiosk.config import ConfigError, load_config
+    from kiosk.parts import tls_failure
 
     if args.batch_size < 1:
         _say("--batch-size must be at least 1")
         return EXIT_USAGE
     try:
-        client = _central(args)
+        config = load_config(args.config)
+        client = _central(args, config)
     except (ConfigError, KeyFileError) as exc:
         _say(str(exc))
         return EXIT_USAGE
@@ -118,7 +127,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if pending == 0:
         return EXIT_OK
     if report.unavailable:
-        _say(report.errors[-1] if report.errors else "central unavailable")
+        error = report.errors[-1] if report.errors else "central unavailable"
+        _say(tls_failure(config, error) or error)
         return EXIT_CENTRAL
     return EXIT_FAIL
 

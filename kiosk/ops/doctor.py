@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from kiosk.config import Config
+from kiosk.config import Config, startup_problems
 from kiosk.exit_codes import EXIT_CENTRAL, EXIT_DEVICE, EXIT_FAIL, EXIT_OK
 from kiosk.json_types import JSON
 
@@ -74,9 +74,13 @@ def _bounded(fn: Callable[[], T], timeout: float, what: str) -> T:
 
 
 def check_device(name: str, device: Device, *, settle: float = 3.0, live: bool = False) -> Check:
-    """Open, wait until it stops ``starting``, read the status, close (``live``: status only)."""
+    """Open, wait until it stops ``starting``, read the status, close (``live``: status only).
+    A device with ``diagnostics()`` (the ID-card reader) adds what it found to the verdict."""
+    extra: JSON = {}
+
     def probe() -> JSON:
         if live:  # the app's own device: closing it would leave residents without it
+            extra.update(_diagnostics(device, may_open=False))
             return device.status().to_json()
         device.open()
         try:
@@ -85,6 +89,7 @@ def check_device(name: str, device: Device, *, settle: float = 3.0, live: bool =
             while str(status.state) == "starting" and time.monotonic() < deadline:
                 time.sleep(0.05)
                 status = device.status()
+            extra.update(_diagnostics(device, may_open=True))
             return status.to_json()
         finally:
             device.close()
@@ -98,7 +103,36 @@ def check_device(name: str, device: Device, *, settle: float = 3.0, live: bool =
     detail = state + (f" ({status['fault']})" if status.get("fault") else "")
     if status.get("detail"):
         detail += f": {status['detail']}"
-    return Check(f"device:{name}", "device", ok, detail, {"status": status})
+    data: JSON = {"status": status}
+    if extra:
+        detail += _reader_detail(extra, detail)
+        data["reader"] = extra
+    return Check(f"device:{name}", "device", ok, detail, data)
+
+
+def _diagnostics(device: Device, *, may_open: bool) -> JSON:
+    diagnostics = getattr(device, "diagnostics", None)
+    return dict(diagnostics(may_open=may_open)) if callable(diagnostics) else {}
+
+
+def _reader_detail(info: JSON, said: str) -> str:
+    """The ID-card reader's part of its line: reader and transport, SAM id, photo decoder,
+    and devices seen but not used (``auto``), each with why; ``said``: not repeated."""
+    parts = [f"reader {info.get('reader')}"]
+    if info.get("sam_id"):
+        parts.append(f"SAM {info['sam_id']}")
+    elif info.get("sam_error"):
+        error = str(info["sam_error"])
+        parts.append("SAM not read" if error.partition(": ")[2] in said
+                     else f"SAM not read ({error})")
+    parts.append(str(info.get("photo_decoder")))
+    not_used = info.get("not_used")
+    if isinstance(not_used, list) and not_used:
+        parts.append("not used: " + "; ".join(str(line) for line in not_used))
+    notes = info.get("bus_notes")
+    if isinstance(notes, list) and notes:
+        parts.append("; ".join(str(note) for note in notes))
+    return "; " + "; ".join(parts)
 
 
 def check_central(client: CentralClient, *, timeout: float = 15.0) -> Check:
@@ -129,16 +163,24 @@ def check_disk(path: Path, *, min_free_bytes: int = MIN_FREE_BYTES,
 
 
 def check_outbox(path: Path) -> Check:
-    """Backlog, oldest waiting item and dead letters; payloads are not opened (no key needed)."""
-    if not path.exists():
-        return Check("outbox", "outbox", True, f"{path}: not created yet (nothing queued)")
-    from offline_queue import Outbox
-    from offline_queue.errors import OutboxError
+    """Backlog, oldest waiting item and dead letters; payloads are not opened (no key needed).
 
+    A damaged file fails in one line and is left where it is (the app keeps it aside when it
+    starts); a damaged file the app already kept aside fails too, until a technician has
+    dealt with it (removed the ``.damaged-*`` files)."""
+    from offline_queue import Outbox
+    from offline_queue.damage import damage_reports, mark_path
+    from offline_queue.errors import OutboxDamaged, OutboxError
+
+    reports = damage_reports(path)
+    if not path.exists() and not mark_path(path).exists() and not reports:
+        return Check("outbox", "outbox", True, f"{path}: not created yet (nothing queued)")
     try:
         with Outbox(path) as box:
             stats = box.stats()
             dead = box.dead_items(limit=20)
+    except OutboxDamaged as exc:
+        return Check("outbox", "outbox", False, str(exc), exc.to_json())
     except OutboxError as exc:
         return Check("outbox", "outbox", False, f"{path}: {exc}")
     pending, oldest = stats["pending"], stats["oldest_ready_age_s"]
@@ -147,6 +189,12 @@ def check_outbox(path: Path) -> Check:
     if oldest is not None:
         detail += f", oldest {oldest / 3600:.1f} h"
     problems = []
+    if reports:
+        last = reports[-1]
+        problems.append(f"damaged outbox kept aside as {last.get('moved_to') or '(nothing to move)'}"
+                        f" ({last.get('reason')}; recovered {last.get('recovered')}, lost at most"
+                        f" {last.get('lost')})" + (f", {len(reports)} damaged copies in all"
+                                                  if len(reports) > 1 else ""))
     if dead_count:
         reasons = sorted({d.get("reason") or "?" for d in dead})[:3]
         problems.append(f"{dead_count} dead ({'; '.join(reasons)})")
@@ -155,8 +203,20 @@ def check_outbox(path: Path) -> Check:
     if problems:
         detail += "; " + ", ".join(problems)
     data: JSON = {"pending": pending, "oldest_ready_age_s": oldest, "dead": dead_count,
-                  "by_stream": stats["by_stream"]}
+                  "by_stream": stats["by_stream"], "damaged": reports}
     return Check("outbox", "outbox", not problems, detail, data)
+
+
+def check_technician(path: Path) -> Check:
+    """The technician PIN state: a damaged file keeps technician mode shut (the kiosk still
+    serves residents), and a technician must learn that before needing it."""
+    from kiosk.ops.technician import state_problem
+
+    problem = state_problem(path)
+    if problem is not None:
+        return Check("technician", "config", False,
+                     f"technician mode refused: {problem}; `kiosk technician set-pin` replaces it")
+    return Check("technician", "config", True, f"{path}: usable")
 
 
 def run_doctor(config: Config, *, devices: dict[str, Device] | Callable[[], Devices],
@@ -177,6 +237,11 @@ def run_doctor(config: Config, *, devices: dict[str, Device] | Callable[[], Devi
             devices = {}
     for name, device in devices.items():
         checks.append(check_device(name, device, settle=settle, live=live))
+    from kiosk.central.url_policy import url_problems  # http:// the mode forbids: loud
+
+    checks.extend(Check("urls", "config", False, problem) for problem in url_problems(config))
+    # what `kiosk run` refuses: no key, the published demo key in production, a missing profile …
+    checks.extend(Check("startup", "config", False, problem) for problem in startup_problems(config))
     own_client = callable(client)
     reachable: CentralClient | None = None
     if callable(client):
@@ -195,6 +260,7 @@ def run_doctor(config: Config, *, devices: dict[str, Device] | Callable[[], Devi
     outbox_path = config.path("outbox", "path")
     checks.append(check_disk(outbox_path.parent))
     checks.append(check_outbox(outbox_path))
+    checks.append(check_technician(config.path("ops", "technician_state")))
     return checks
 
 

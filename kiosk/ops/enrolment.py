@@ -3,8 +3,10 @@
 Contract (``config/central-api.json``, ``CentralClient.enroll``): ``POST
 /v1/terminals:enroll`` with ``{"code": "..."}`` answers ``{"terminal_id": "...", "key":
 "<hex>"}``. The request is not checked for a signature (the terminal has no key yet); the
-code is the credential, single-use on central's side. The key is written 0600 before the config points
-at it, so a crash in between leaves a terminal that is still enrolled under its old identity.
+code is the credential, single-use on central's side. The reply is the terminal's signing key, so
+the call goes over the same verified TLS as every other (``kiosk.parts.enrolment_client``: the
+configured CA and client certificate). The key is written 0600 before the config points at it,
+so a crash in between leaves a terminal that is still enrolled under its old identity.
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiosk.central.client import CentralClient
+    from kiosk.central.fleet_client import FleetClient
 
 log = logging.getLogger(__name__)
 
@@ -30,24 +37,24 @@ class Enrolment:
     key: bytes
 
 
-def enroll(base_url: str, code: str, *, timeout: tuple[float, float] = (3.05, 10.0),
-           ca_bundle: str | None = None) -> Enrolment:
-    """Ask central for this terminal's identity. Goes through CentralClient like all HTTP."""
-    from kiosk.central.client import CentralClient
-    from kiosk.central.errors import BadResponse, CentralError
+def enroll(client: CentralClient | FleetClient, code: str) -> Enrolment:
+    """Ask central for this terminal's identity through ``client``, the one the client factory
+    builds for an unenrolled terminal (``kiosk.parts.enrolment_client``)."""
+    from kiosk.central.errors import BadResponse, CentralError, CentralUnavailable
 
     if not code.strip():
         raise EnrolmentError("an enrolment code is required")
-    # Placeholder identity and key: central ignores the signature on this one call.
-    with CentralClient(base_url, "unenrolled", b"\0" * 32, ca_bundle=ca_bundle,
-                       timeout=timeout, retries=0) as client:
-        try:
-            # CentralClient.enroll has checked that both fields are strings.
-            data: dict[str, str] = client.enroll(code.strip())
-        except BadResponse as exc:
-            raise EnrolmentError(f"central's answer is unusable: {exc.detail}") from exc
-        except CentralError as exc:
-            raise EnrolmentError(f"enrolment refused: {exc.detail}") from exc
+    try:
+        # CentralClient.enroll has checked that both fields are strings.
+        data: dict[str, str] = client.enroll(code.strip())
+        if not all(isinstance(data.get(k), str) for k in ("terminal_id", "key")):
+            raise BadResponse("enrolment reply without terminal_id and key")
+    except BadResponse as exc:
+        raise EnrolmentError(f"central's answer is unusable: {exc.detail}") from exc
+    except CentralUnavailable as exc:
+        raise EnrolmentError(f"central not reached: {exc.detail}") from exc
+    except CentralError as exc:
+        raise EnrolmentError(f"enrolment refused: {exc.detail}") from exc
     terminal_id = data["terminal_id"]
     if not _TERMINAL_ID.fullmatch(terminal_id):
         raise EnrolmentError(f"central sent an unusable terminal id {terminal_id!r}")

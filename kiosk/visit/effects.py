@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import time
+import uuid
 from typing import TYPE_CHECKING, Protocol, cast
 
 from drivers.identity import Identity
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from drivers.escpos_elements import ReceiptDoc
     from kiosk.catalog.services import Service
     from kiosk.central.client import CentralClient
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _QUEUE_STREAMS = {"appointment": "appointment", "evaluation": "evaluation"}
+_RATING_KEYS = uuid.UUID("0b6c1e52-3f4d-4a8e-b7c9-6e1d2a5f8c04")  # uuid5 namespace of 好差评 keys
 
 
 # The devices as a visit sees them: just the calls made here (drivers/ has the real ones).
@@ -35,9 +39,10 @@ class PinReaderPort(Protocol):
 
 
 class OutboxPort(Protocol):
-    """:class:`offline_queue.Outbox`: ``put`` keeps ``payload`` (encrypted) and returns its key."""
+    """:class:`offline_queue.Outbox`: ``put`` keeps ``payload`` (encrypted) under ``key``
+    (the request's idempotency key; a repeated key changes nothing) and returns the key."""
 
-    def put(self, stream: str, payload: dict[str, object]) -> str: ...
+    def put(self, stream: str, payload: dict[str, object], key: str | None = None) -> str: ...
 
 
 class NothingToPrint(Exception):
@@ -55,8 +60,11 @@ class VisitEffects:
     def __init__(self, client: CentralClient, *, terminal_id: str,
                  receipt_printer: ReceiptPrinterPort | None = None,
                  document_printer: DocumentPrinterPort | None = None,
-                 outbox: OutboxPort | None = None, sscard: PinReaderPort | None = None) -> None:
+                 outbox: OutboxPort | None = None, sscard: PinReaderPort | None = None,
+                 hall: Mapping[str, str] | None = None) -> None:
         self.client = client
+        # printed on every receipt and A4 page: hall, hall_address, hotline ([terminal] config)
+        self.hall = dict(hall or {})
         self.sscard = sscard
         self.terminal_id = terminal_id
         self.receipt_printer = receipt_printer
@@ -64,15 +72,18 @@ class VisitEffects:
         self.outbox = outbox
 
     def run_service(self, service: Service, identity: Identity | None,
-                    inputs: dict[str, str]) -> ServiceResult:
+                    inputs: dict[str, str], *, attempt: str | None = None) -> ServiceResult:
         """Run it at central; when central is down and the catalog allows queuing, keep the
-        request in the outbox (encrypted) and give the resident a local reference instead."""
+        request in the outbox (encrypted) and give the resident a local reference instead.
+        Online and queued, the request carries the attempt's one idempotency key: a call that
+        timed out after central filed it is then filed once, not again from the outbox."""
         from kiosk.central.errors import CentralUnavailable
         from kiosk.visit.service_run import ServiceRun
 
         run = ServiceRun(service, self.client)
+        key = run.key(inputs, attempt)
         try:
-            return run.execute(identity, inputs)
+            return run.execute(identity, inputs, key=key)
         except CentralUnavailable:
             if service.offline != "may_queue" or self.outbox is None:
                 raise
@@ -81,8 +92,8 @@ class VisitEffects:
             applicant.pop("photo_wlt", None)  # central has the photo already; keep only what it needs
         payload: dict[str, object] = {
             "service": service.id, "call": service.call, "identity": applicant,
-            "inputs": run.clean(inputs), "terminal": self.terminal_id, "queued_at": time.time()}
-        key = self.outbox.put(_QUEUE_STREAMS.get(service.call, "submission"), payload)
+            "inputs": run.clean(inputs), "terminal": self.terminal_id, "queued_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        key = self.outbox.put(_QUEUE_STREAMS.get(service.call, "submission"), payload, key=key)
         log.warning("central down: %s queued offline as %s", service.id, key)
         return run.queued_result(inputs, key)
 
@@ -91,6 +102,7 @@ class VisitEffects:
         request = result.print_request(lang, identity, self.terminal_id)
         if request is None:
             raise NothingToPrint(f"{service.id} has nothing to print")
+        request.context.update({k: v for k, v in self.hall.items() if k not in request.context})
         if request.kind == "receipt":
             if self.receipt_printer is None:
                 raise PrinterMissing("no receipt printer configured")
@@ -112,11 +124,15 @@ class VisitEffects:
             self.document_printer.print_job(job_id, pdf)
 
     def record_evaluation(self, payload: dict[str, object]) -> None:
-        """Ratings go through the outbox so a network outage never loses one."""
+        """Ratings go through the outbox so a network outage never loses one; one key per
+        session's rating of a service, so a repeated rating is recorded once."""
+        key = None
+        if payload.get("session"):
+            key = uuid.uuid5(_RATING_KEYS, f"{payload['session']}\n{payload.get('service')}").hex
         if self.outbox is not None:
-            self.outbox.put("evaluation", payload)
+            self.outbox.put("evaluation", payload, key=key)
         else:
-            self.client.evaluate(payload)
+            self.client.evaluate(payload, idempotency_key=key)
 
     def verify_pin(self, pin: str) -> None:
         """Raises the reader's WrongPin(remaining) / PinBlocked; returns when the PIN is right."""
@@ -126,3 +142,6 @@ class VisitEffects:
 
     def verify_face(self, identity: Identity, jpeg: bytes) -> bool:
         return bool(self.client.verify_face(identity, jpeg)["match"])
+
+    def identify_by_code(self, code: str, scanned_by: str) -> Identity:
+        return self.client.identify_by_code(code, scanned_by=scanned_by)

@@ -10,7 +10,8 @@ session they belong to, so a late answer can never show up in the next resident'
        └──────────── session wiped ◀── goodbye ◀── rating ◀─────┴───────────────────────┘
 
 Any step can fail into ``error`` (a plain sentence and a way forward) and every step but
-attract, processing and printing ends in an idle-timeout countdown. What a service needs
+attract, processing and printing ends in an idle-timeout countdown; processing gives up after
+``processing_timeout`` (central did not answer: the error step says so and counts down). What a service needs
 before it runs (card, PIN, face, inputs) is walked through in ``kiosk.visit.gates``.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -33,13 +35,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Seconds a visit waits in processing before it tells the resident central did not answer:
+# a little longer than the run's own deadline (service_run.RUN_DEADLINE), so normally the
+# client's timeout comes first; this one holds even when the worker is stuck elsewhere.
+PROCESSING_TIMEOUT = 45.0
 
 
 class Effects(Protocol):
     """What a visit needs from the world; each call may block (it runs off the GUI thread)."""
 
     def run_service(self, service: Service, identity: Identity | None,
-                    inputs: dict[str, str]) -> ServiceResult: ...
+                    inputs: dict[str, str], *, attempt: str | None = None) -> ServiceResult: ...
 
     def print_result(self, service: Service, result: ServiceResult, identity: Identity | None,
                      lang: str, job_id: str) -> None: ...
@@ -50,6 +56,8 @@ class Effects(Protocol):
 
     def verify_face(self, identity: Identity, jpeg: bytes) -> bool: ...
 
+    def identify_by_code(self, code: str, scanned_by: str) -> Identity: ...
+
 
 class RunAsync(Protocol):
     """Run ``fn`` somewhere, then hand its value to ``on_done`` or its exception to
@@ -57,6 +65,24 @@ class RunAsync(Protocol):
 
     def __call__(self, fn: Callable[[], T], on_done: Callable[[T], None],
                  on_error: Callable[[BaseException], None], /) -> None: ...
+
+
+# errors a second try may cure (a network blip, a busy platform, a printer's cover closed)
+RETRY_HELPS = frozenset({"central.unavailable", "central.timeout", "central.error",
+                         "central.rate_limited", "central.bad_response", "errors.service_failed",
+                         "errors.printer_unavailable", "errors.print_failed"})
+def staff_code(key: str) -> str:
+    """The short code an error screen shows for the hall's staff ("C417"): a letter for where
+    it came from, three digits from the message key; the log line carries both."""
+    letter = {"central": "C", "errors": "E", "card": "K", "service": "S"}.get(key.split(".")[0], "X")
+    return f"{letter}{zlib.crc32(key.encode()) % 1000:03d}"
+
+
+TAKE_CARD_REMINDERS = 2  # reminders on the take-your-card step before the visit ends
+# What the take-your-documents step waits for besides cards: a receipt the printer reports
+# still in its presenter ("mouth"). It lives in ``cards_on_reader`` like a card on a reader.
+RECEIPT = "receipt"
+CARDS = frozenset({"id_card", "ss_card"})
 
 
 def run_inline(fn: Callable[[], T], on_done: Callable[[T], None],
@@ -76,7 +102,8 @@ class Flow(Gates):
     def __init__(self, catalog: Catalog, effects: Effects, *, run_async: RunAsync = run_inline,
                  clock: Callable[[], float] = time.monotonic, language: str = "zh_CN",
                  elderly: bool = False, idle_timeout: float = 60.0, countdown: float = 20.0,
-                 take_documents_timeout: float = 30.0) -> None:
+                 take_documents_timeout: float = 30.0,
+                 processing_timeout: float = PROCESSING_TIMEOUT) -> None:
         self.catalog = catalog
         self.effects = effects
         self.run_async = run_async
@@ -87,10 +114,14 @@ class Flow(Gates):
         self.idle_timeout = idle_timeout
         self.countdown = countdown
         self.take_documents_timeout = take_documents_timeout
+        self.processing_timeout = processing_timeout
         self.step = Step.ATTRACT
+        self._rating: int | None = None  # this visit's 好差评, 1–5, for the usage telemetry
+        self.ended_visit: dict[str, object] | None = None  # the last visit, for the telemetry
         self.session: Session | None = None
         self.error_key: str | None = None  # i18n key of the sentence the error screen shows
         self.error_detail: str = ""  # for technicians and logs, never shown to residents
+        self.error_retry: str | None = None  # what 重试 on the error screen redoes: service | print
         self.card_problem: str | None = None  # i18n key shown on the place-card screen
         # (i18n key, values) on the PIN screen
         self.pin_problem: tuple[str, dict[str, object]] | None = None
@@ -99,10 +130,19 @@ class Flow(Gates):
         self.scan_field: str | None = None  # the input being read from a receipt's QR code
         self.scanned: dict[str, str] = {}  # field -> value read, for the inputs screen to take
         self.can_scan = False  # the app sets it when a camera can read QR codes
+        self.can_scan_code = False  # the app sets it when a scanner (or camera) reads phone codes
+        self.code_checking_for: Session | None = None  # whose scanned code central is checking
+        self.code_refused: tuple[Session, str] | None = None  # the last code central refused
         self.countdown_remaining: float | None = None
         self.maintenance = False  # central ops closed this terminal (out-of-service screen)
         self.network_down = False  # central unreachable: the banner says what still works
         self.announcements: list[dict[str, str]] = []  # attract screen carousel, per language
+        # Cards lying on a reader now ("id_card", "ss_card"), as the readers report them; and
+        # what a resident left behind when their visit ended (the attract screen and the
+        # heartbeat say so until the reader sees it taken).
+        self.cards_on_reader: set[str] = set()
+        self.left_behind: set[str] = set()
+        self.take_reminders = 0  # times the take-your-card step has reminded this visit
         self.entered_at = clock()
         self._listeners: list[Callable[[Flow], None]] = []
         self._session_end_listeners: list[Callable[[str], None]] = []
@@ -279,8 +319,21 @@ class Flow(Gates):
             self._go(Step.RATING)
 
     def documents_taken(self) -> None:
-        if self.step is Step.TAKE_DOCUMENTS:
-            self._go(Step.RATING)
+        """The resident says they took everything: believed unless a reader still sees a card."""
+        if self.step is not Step.TAKE_DOCUMENTS:
+            return
+        if self.cards_on_reader:
+            self._remind_to_take()
+            return
+        self._go(Step.RATING)
+
+    def _remind_to_take(self) -> None:
+        """Say and show again that the card is still on the reader (the step starts anew)."""
+        self.take_reminders += 1
+        log.info("%s still to be taken: reminder %d", self.waiting_to_be_taken, self.take_reminders)
+        if self.session is not None:
+            self.session.touch(self.clock())
+        self._go(Step.TAKE_DOCUMENTS)
 
     def rate(self, level: str, reasons: tuple[str, ...] = ()) -> None:
         if self.step is not Step.RATING or self.session is None:
@@ -292,7 +345,21 @@ class Flow(Gates):
             "reasons": list(reasons), "language": self.language, "at": time.time()}
         self.run_async(lambda: self.effects.record_evaluation(payload), lambda _: None,
                        lambda exc: log.error("evaluation not recorded: %s", exc))
+        self._rating = 5 - RATING_LEVELS.index(level)  # 好差评 5 (very satisfied) … 1
         self.end_session("finished")
+
+    def retry(self) -> None:
+        """重试 on the error screen: run the service again (the same attempt: central files it
+        once) or print again; only offered where retrying can help."""
+        if self.step is not Step.ERROR or self.session is None or self.error_retry is None:
+            return
+        what, self.error_retry, self.error_key = self.error_retry, None, None
+        self.touch()
+        if what == "print" and self.session.result is not None:
+            self._go(Step.RESULT)
+            self.print_result()
+        elif what == "service" and self.service is not None:
+            self._run_service()
 
     def skip_rating(self) -> None:
         if self.step is Step.RATING:
@@ -301,6 +368,7 @@ class Flow(Gates):
     # -- intents from devices ------------------------------------------------------------------
     def card_read(self, identity: Identity) -> None:
         """A reader produced an identity. Taken on the intro or place-card step only."""
+        self.cards_on_reader.add(identity.source)  # it lies there, asked for or not
         waiting_after_pin = (self.step is Step.PIN and self.session is not None
                              and self.session.identity is None)
         if self.session is None or not (self.step in (Step.INTRO, Step.PLACE_CARD)
@@ -308,6 +376,12 @@ class Flow(Gates):
             log.info("card read on %s: not asked for, ignored", self.step)
             return
         service = self.service
+        if service is not None and self.auth == "app_code":
+            self.touch()  # this service identifies by the phone's code only
+            if self.step is Step.PLACE_CARD:
+                self.card_problem = "app_code.scan_instead"
+                self._changed()
+            return
         if service is not None and self.auth == "ss_card+pin" and identity.source != "ss_card":
             self.touch()
             if self.step is Step.PLACE_CARD:
@@ -331,13 +405,49 @@ class Flow(Gates):
         self.card_problem = key
         self._changed()
 
-    def card_removed(self) -> None:
+    def receipt_presented(self) -> None:
+        """The printer reports a receipt in its presenter: the resident must take it too."""
+        if RECEIPT not in self.cards_on_reader:
+            self.cards_on_reader.add(RECEIPT)
+            self._changed()
+
+    def receipt_taken(self) -> None:
+        """The printer's presenter is empty again."""
+        self.card_removed(RECEIPT)
+
+    @property
+    def waiting_to_be_taken(self) -> str | None:
+        """What the take-your-documents reminder names: a card first, else the receipt."""
+        if self.cards_on_reader & CARDS:
+            return "card"
+        return RECEIPT if RECEIPT in self.cards_on_reader else None
+
+    @property
+    def left_kind(self) -> str | None:
+        """What the attract screen says was left behind: a card first, else the receipt."""
+        if self.left_behind & CARDS:
+            return "card"
+        return RECEIPT if RECEIPT in self.left_behind else None
+
+    def card_removed(self, source: str | None = None) -> None:
+        """A reader saw its card go (``source`` names the reader, or ``receipt`` the printer's
+        presenter; None: any card)."""
+        gone = {source} if source else (set(self.cards_on_reader) - {RECEIPT}) | CARDS
+        self.cards_on_reader -= gone
+        if self.left_behind & gone:
+            self.left_behind -= gone
+            log.info("left-behind %s taken", "receipt" if source == RECEIPT else "card")
+            self._changed()
+        if self.session is not None and source == RECEIPT:
+            if self.step is Step.TAKE_DOCUMENTS and not self.cards_on_reader:
+                self._go(Step.RATING)
+            return
         if self.session is None or self.session.identity is None:
             return
         if self.step in _CARD_NEEDED_STEPS:
             self.end_session("card_removed")
-        elif self.step is Step.TAKE_DOCUMENTS:
-            self.documents_taken()
+        elif self.step is Step.TAKE_DOCUMENTS and not self.cards_on_reader:
+            self._go(Step.RATING)
 
     # -- clock ---------------------------------------------------------------------------------
     def tick(self) -> None:
@@ -350,7 +460,15 @@ class Flow(Gates):
         if self.session is None or self.step is Step.ATTRACT:
             return
         if self.step is Step.TAKE_DOCUMENTS and now - self.entered_at >= self.take_documents_timeout:
-            self._go(Step.RATING)
+            if not self.cards_on_reader:
+                self._go(Step.RATING)
+            elif self.take_reminders < TAKE_CARD_REMINDERS:
+                self._remind_to_take()
+            else:  # they walked away: the attract screen and the heartbeat carry it on
+                self.end_session("card_left", say_goodbye=False)
+            return
+        if self.step is Step.PROCESSING and now - self.entered_at >= self.processing_timeout:
+            self._central_gave_no_answer()
             return
         if self.step in _BUSY_STEPS:
             return
@@ -374,7 +492,8 @@ class Flow(Gates):
         service, identity, inputs = self.service, session.identity, dict(session.inputs)
         assert service is not None  # _next_gate checked
         self._go(Step.PROCESSING)
-        self.run_async(lambda: self.effects.run_service(service, identity, inputs),
+        attempt = session.attempt(service.id)  # one idempotency key per attempt
+        self.run_async(lambda: self.effects.run_service(service, identity, inputs, attempt=attempt),
                        lambda result: self._service_done(session, result),
                        lambda exc: self._service_failed(session, exc))
 
@@ -387,6 +506,8 @@ class Flow(Gates):
             log.info("late service result dropped")
             return
         session.result = result
+        if session.service_id is not None:
+            session.attempt_answered(session.service_id)
         if not getattr(result, "queued", False):
             self.network_down = False
         session.printed = False
@@ -399,7 +520,15 @@ class Flow(Gates):
             return
         if getattr(exc, "message_key", "") in ("central.unavailable", "central.timeout"):
             self.network_down = True
-        self._fail(getattr(exc, "message_key", None) or "errors.service_failed", exc)
+        key = getattr(exc, "message_key", None) or "errors.service_failed"
+        self._fail(key, exc, retry="service" if key in RETRY_HELPS else None)
+
+    def _central_gave_no_answer(self) -> None:
+        """The run is past its deadline: tell the resident now (the error step counts down and
+        ends the visit like any other); its answer, if it ever comes, is dropped as late."""
+        log.warning("no answer from central after %.0fs; the resident is told", self.processing_timeout)
+        self.network_down = True
+        self._fail("central.timeout", retry="service")
 
     def _print_done(self, session: Session) -> None:
         if self.session is not session or session.ended:
@@ -414,12 +543,13 @@ class Flow(Gates):
         fault = getattr(exc, "fault", None)
         key = {"paper_out": "errors.printer_paper_out", "cover_open": "errors.printer_unavailable",
                "offline": "errors.printer_unavailable"}.get(fault or "", "errors.print_failed")
-        self._fail(key, exc)
+        self._fail(key, exc, retry="print" if key in RETRY_HELPS else None)
 
-    def _fail(self, key: str, exc: BaseException | None = None) -> None:
+    def _fail(self, key: str, exc: BaseException | None = None, retry: str | None = None) -> None:
         self.error_key = key
+        self.error_retry = retry
         self.error_detail = f"{type(exc).__name__}: {exc}" if exc else ""
-        log.error("visit error %s: %s", key, self.error_detail)
+        log.error("visit error %s: %s [staff code %s]", key, self.error_detail, staff_code(key))
         self._go(Step.ERROR)
 
     def end_session(self, reason: str, say_goodbye: bool = True) -> None:
@@ -428,10 +558,19 @@ class Flow(Gates):
         if session is None:
             return
         log.info("session %s ended: %s", session.id[:8], reason)
+        if self.cards_on_reader:
+            self.left_behind |= self.cards_on_reader
+            log.warning("visit ended with documents not taken: %s", sorted(self.cards_on_reader))
+        self.take_reminders = 0
+        # what the fleet's usage telemetry may know of the visit: service, error code, rating
+        self.ended_visit = {"service": session.service_id, "failure": self.error_key,
+                            "rating": self._rating}
+        self._rating = None
         session.end(reason)
         self.session = None
         self.error_key = None
         self.error_detail = ""
+        self.error_retry = None
         self.card_problem = None
         self.scanned = {}
         for callback in list(self._session_end_listeners):

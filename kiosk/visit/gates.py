@@ -1,5 +1,6 @@
-"""What a service needs from the resident before it runs — a card, the social-security
-card's PIN, a face check, typed inputs (or one read from a receipt's QR code) — as the part
+"""What a service needs from the resident before it runs — a card (or the identity code on
+their phone, where the service takes it), the social-security card's PIN, a face check,
+typed inputs (or one read from a receipt's QR code) — as the part
 of :class:`kiosk.visit.flow.Flow` that walks through them in order (``_next_gate``)."""
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class Gates:
     input_errors: dict[str, dict[str, str]]
     scan_field: str | None
     scanned: dict[str, str]
+    code_checking_for: Session | None
+    code_refused: tuple[Session, str] | None
 
     if TYPE_CHECKING:
         @property
@@ -76,6 +79,44 @@ class Gates:
             self._go(Step.INPUTS)
         else:
             self._run_service()
+
+    def code_scanned(self, code: str, scanned_by: str = "scanner") -> None:
+        """A phone's code (网络身份码) from the scanner or the camera: central says whose it
+        is. Taken on the place-card step of a service that accepts it, one at a time (a
+        scanner repeating itself must not send the code twice)."""
+        service, session = self.service, self.session
+        if (self.step is not Step.PLACE_CARD or session is None or service is None
+                or not service.accepts_app_code or self.code_checking_for is session
+                or session.identity is not None or self.code_refused == (session, code)):
+            log.info("phone code on %s: not asked for, ignored", self.step)
+            return
+        self.touch()
+        self.code_checking_for = session
+        self.card_problem = "app_code.checking"
+        self._changed()
+        self.run_async(lambda: self.effects.identify_by_code(code, scanned_by),
+                       lambda identity: self._code_identified(session, identity),
+                       lambda exc: self._code_refused(session, code, exc))
+
+    def _code_identified(self, session: Session, identity: Identity) -> None:
+        self.code_checking_for = None
+        if not self._current(session, Step.PLACE_CARD):
+            return
+        session.set_identity(identity)
+        self.card_problem = None
+        self._next_gate()
+
+    def _code_refused(self, session: Session, code: str, exc: BaseException) -> None:
+        """Expired, used, unknown, or central not answering: say which, stay for another.
+        The same code read again (a scanner in continuous mode, the camera) is not sent."""
+        self.code_checking_for = None
+        self.code_refused = (session, code)
+        if not self._current(session, Step.PLACE_CARD):
+            return
+        key = getattr(exc, "message_key", None) or "app_code.failed"
+        log.warning("phone code refused: %s", key)
+        self.card_problem = key if key.startswith(("app_code.", "central.")) else "app_code.failed"
+        self._changed()
 
     def submit_pin(self, pin: str) -> None:
         if self.step is not Step.PIN or self.session is None:

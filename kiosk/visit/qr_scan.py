@@ -1,6 +1,7 @@
-"""Read an application number from the QR code on a receipt the resident holds up to the
-camera, so nobody has to type sixteen characters. Qt-free: frames arrive on the camera's
-thread, every third one is decoded, the first number found is handed on once."""
+"""Read a QR code held up to the camera: the application number on a receipt, so nobody has
+to type sixteen characters, or (where there is no scanner engine) the identity code a
+resident's phone shows. Qt-free: frames arrive on the camera's thread, every third one is
+decoded, the first value found is handed on once."""
 
 from __future__ import annotations
 
@@ -26,10 +27,18 @@ def application_number_in(text: str) -> str | None:
     return found[-1] if found else None
 
 
+def phone_code_in(text: str) -> str | None:
+    """A phone's identity code is the QR's whole text; checking it is central's business and
+    the scanner driver's (``drivers.qr_scanner.code_text``), so anything non-empty goes on."""
+    return text.strip() or None
+
+
 class QrScanner(CameraTap):
     def __init__(self, camera: FrameSource, on_found: Callable[[str], None], *,
-                 every: int = 3) -> None:
+                 every: int = 3,
+                 extract: Callable[[str], str | None] = application_number_in) -> None:
         self.on_found = on_found
+        self.extract = extract
         self.every = every
         self._detector = cv2.QRCodeDetector()
         self._count = 0
@@ -47,7 +56,7 @@ class QrScanner(CameraTap):
         except cv2.error as exc:  # a bad frame is just skipped
             log.debug("QR decode failed: %s", exc)
             return
-        number = application_number_in(text)
-        if number:
+        value = self.extract(text)
+        if value:
             self.stop()
-            self.on_found(number)
+            self.on_found(value)

@@ -44,6 +44,11 @@ def _a4_cell(value: object, column: Column, lang: str) -> str:
     return text[1:] if column.format == "money" and text.startswith("¥") else text
 
 
+def _cell(row: JSON, key: str) -> Any:
+    """A row's value (Any: a JSON scalar that the caller converts and may fail on)."""
+    return row.get(key) if isinstance(row, dict) else None
+
+
 def _short_time(value: object) -> str:
     try:
         return dt.datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M")
@@ -202,7 +207,6 @@ class ServiceResult:
         page can total it; key-value fields are also top-level keys."""
         headers, rows = self.table(lang) if self.kind == "table" else ([], [])
         records = [{c.key: _a4_cell(row.get(c.key), c, lang) for c in self.columns} for row in self.rows]
-        period = self.inputs.get("period") or self.inputs.get("year") or ""
         out = {
             **ctx, "lines": self._lines(lang),
             "table": {"columns": headers, "rows": rows, "total_rows": self.total_rows} if headers else None,
@@ -213,7 +217,7 @@ class ServiceResult:
             "verification_code": self.reference, "verify_url": ctx["progress_url"],
             "certificate_no": self.reference, "search_no": self.reference,
             "as_of": dt.date.today().isoformat(),
-            "period": period.replace("/", " 至 " if lang != "en" else " to "),
+            "period": self.period(lang),
             "pdf": self.document_pdf, "document_id": self.document_id,
         }
         for c in self.columns:
@@ -221,14 +225,72 @@ class ServiceResult:
                 out.setdefault(c.key, _a4_cell(self.fields[c.key], c, lang))
         return out
 
+    def _dated(self) -> Column | None:
+        return next((c for c in self.columns if c.format in ("month", "date", "datetime")), None)
+
+    def period(self, lang: str) -> str:
+        """The period asked for (a month range or a year the resident chose), else the range
+        of the rows' dates; "" when the result has neither."""
+        sep = " to " if lang == "en" else " 至 "
+        asked = self.inputs.get("period") or ""
+        if "/" in asked:
+            month = Column("period", {"zh_CN": ""}, "month")
+            return sep.join(format_value(part, month, lang) for part in asked.split("/", 1))
+        if self.inputs.get("year"):
+            return str(self.inputs["year"])
+        dated = self._dated()
+        values = sorted(str(r.get(dated.key)) for r in self.rows if r.get(dated.key)) if dated else []
+        if not values or dated is None:
+            return ""
+        first, last = (format_value(v, dated, lang) for v in (values[0], values[-1]))
+        return first if first == last else f"{first}{sep}{last}"
+
+    def totals(self, lang: str) -> list[tuple[str, str]]:
+        """(label, sum) of every column the catalog marks ``total``, over all rows; none when
+        central sent fewer rows than it counted (a partial sum would mislead)."""
+        if self.kind != "table" or not self.rows or len(self.rows) < self.total_rows:
+            return []
+        word = {"zh_CN": "合计", "zh_HK": "合計", "en": "Total"}.get(lang, "合计")
+        out = []
+        for c in self.columns:
+            if not c.total:
+                continue
+            try:
+                amount = sum((float(_cell(r, c.key) or 0) for r in self.rows), 0.0)
+            except (TypeError, ValueError):  # an odd cell: no total rather than a wrong one
+                continue
+            label = f"{word} {c.title(lang)}" if lang == "en" else f"{c.title(lang)}{word}"
+            out.append((label, format_value(amount if c.format == "money" else int(amount), c, lang)))
+        return out
+
+    def receipt_table(self, lang: str, limit: int = RECEIPT_ROWS) -> dict[str, object]:
+        """The latest ``limit`` rows (by the first date column) with what the receipt layout
+        needs per column: alignment (numbers right), priority, and which may wrap (text)."""
+        dated = self._dated()
+        rows = list(self.rows)
+        if dated is not None:
+            rows.sort(key=lambda r: str(r.get(dated.key) or ""), reverse=True)
+        shown = rows[:limit]
+        cols = self.columns
+        return {
+            "columns": [c.title(lang) for c in cols],
+            "rows": [[format_value(r.get(c.key), c, lang) for c in cols] for r in shown],
+            "align": ["right" if c.format in ("money", "number", "percent") else "left" for c in cols],
+            "priority": [c.priority if c.priority is not None else 100 + i for i, c in enumerate(cols)],
+            "wrap": [c.format == "text" for c in cols],
+            "total_rows": self.total_rows, "shown_rows": len(shown),
+            "more": max(self.total_rows - len(shown), 0),  # records the receipt leaves off
+        }
+
     def _receipt_context(self, ctx: dict[str, object], lang: str,
                          template: str) -> dict[str, object]:
-        table = None
-        if self.kind == "table":
-            headers, rows = self.table(lang)
-            table = {"columns": headers, "rows": rows[:RECEIPT_ROWS], "total_rows": self.total_rows,
-                     "more": max(self.total_rows - RECEIPT_ROWS, 0)}
-        ctx = {**ctx, "lines": self._lines(lang), "table": table}
+        table = self.receipt_table(lang) if self.kind == "table" else None
+        more = bool(table and table["more"])
+        ctx = {**ctx, "lines": self._lines(lang), "table": table, "period": self.period(lang),
+               "totals": self.totals(lang), "total_rows": self.total_rows,
+               "shown_rows": table["shown_rows"] if table else 0,
+               "more_a4": more and bool(self.service.print_a4),
+               "more_counter": more and not self.service.print_a4}
         if template in ("queue_ticket", "appointment"):
             ctx.update({k: v for k, v in self.fields.items() if isinstance(v, (str, int, float))})
             f = self.fields

@@ -9,6 +9,8 @@ appointment, evaluation); only that dispatch is code — everything else comes f
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -27,9 +29,25 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MAX_ROWS = 500  # more than any screen or A4 print shows; stops a runaway paging loop
 PAGE_SIZE = 100
+# Seconds a resident waits for central in one run, all its calls together (pages, document):
+# the client cuts the calls at this deadline; the flow's PROCESSING_TIMEOUT is a little longer.
+RUN_DEADLINE = 40.0
 
 __all__ = ["ServiceRun", "ServiceResult", "PrintRequest", "InputErrors", "IdentityRequired",
-           "NoSlotAvailable"]
+           "NoSlotAvailable", "attempt_key"]
+# Names idempotency keys of service attempts (uuid5): any fixed UUID works, it must never change.
+_ATTEMPT_KEYS = uuid.UUID("5d2f7a3e-8c1b-4f0e-9a6d-2b7c4e1f9a30")
+
+
+def attempt_key(attempt: str, service_id: str, inputs: Mapping[str, str]) -> str:
+    """The one idempotency key of a resident's attempt at a service: sent online, reused on
+    every retry and as the outbox key, so central files the attempt once however it arrives.
+    ``attempt`` names the session and its attempt count (``Session.attempt``); the cleaned
+    inputs are part of it, so changed answers are a new request rather than a replay of the
+    first one. One-way (uuid5 over a random session id): the key reveals none of the inputs."""
+    digest = hashlib.sha256(json.dumps(dict(inputs), sort_keys=True, ensure_ascii=False)
+                            .encode()).hexdigest()
+    return uuid.uuid5(_ATTEMPT_KEYS, f"{attempt}\n{service_id}\n{digest}").hex
 
 
 class InputErrors(Exception):
@@ -85,37 +103,47 @@ class ServiceRun:
                 out[f.name] = value
         return out
 
-    def execute(self, identity: Identity | None, inputs: dict[str, str]) -> ServiceResult:
-        """Call central for this service; raises InputErrors or a CentralError subclass."""
+    def key(self, inputs: dict[str, str], attempt: str | None = None) -> str:
+        """This run's idempotency key (:func:`attempt_key`); without an ``attempt`` (a run
+        outside a visit) the run is its own attempt and gets a fresh key."""
+        return attempt_key(attempt or uuid.uuid4().hex, self.service.id, self.clean(inputs))
+
+    def execute(self, identity: Identity | None, inputs: dict[str, str], *,
+                key: str | None = None) -> ServiceResult:
+        """Call central for this service; raises InputErrors or a CentralError subclass.
+        ``key`` is the attempt's idempotency key for calls that change something at central."""
         errors = self.validate(inputs)
         if errors:
             raise InputErrors(errors)
         if self.service.auth != "none" and identity is None:
             raise IdentityRequired(f"{self.service.id} needs {self.service.auth}")
         values = self.clean(inputs)
-        result = self._dispatch(identity, values)
+        with self._central.time_limit(RUN_DEADLINE):
+            result = self._dispatch(identity, values, key or self.key(inputs))
         result.inputs = values
         return result
 
-    def _dispatch(self, identity: Identity | None, values: dict[str, str]) -> ServiceResult:
+    def _dispatch(self, identity: Identity | None, values: dict[str, str],
+                  key: str) -> ServiceResult:
         call = self.service.call
         log.info("run %s (%s) for %s", self.service.id, call,
                  mask_id_number(identity.id_number) if identity else "anonymous")
         if call in ("query", "document"):
             return self._query(identity, values)
         if call == "submit":
-            application = self._central.submit(self.service.id, identity, values)
+            application = self._central.submit(self.service.id, identity, values,
+                                               idempotency_key=key)
             return self._result(application["application_number"], fields=application["fields"],
                                 raw=application)
         if call == "ticket":
             ticket = self._central.queue_ticket(values.get("business", "general"), identity,
-                                                service_id=self.service.id)
+                                                service_id=self.service.id, idempotency_key=key)
             return self._result(ticket["ticket_number"], fields=ticket, raw=ticket)
         if call == "appointment":
-            return self._appointment(identity, values)
+            return self._appointment(identity, values, key)
         if call == "evaluation":
-            payload: JSON = {"key": uuid.uuid4().hex, "service_id": self.service.id, **values}
-            evaluation = self._central.evaluate(payload)
+            payload: JSON = {"key": key, "service_id": self.service.id, **values}
+            evaluation = self._central.evaluate(payload, idempotency_key=key)
             return self._result(evaluation["evaluation_id"], fields=evaluation, raw=evaluation)
         raise AssertionError(f"catalog allowed unknown call {call!r}")
 
@@ -144,7 +172,8 @@ class ServiceRun:
         return self._result(reply["reference"], rows=rows[:MAX_ROWS], total=total,
                             fields=reply["fields"], document_id=doc_id, pdf=pdf, raw=reply)
 
-    def _appointment(self, identity: Identity | None, values: dict[str, str]) -> ServiceResult:
+    def _appointment(self, identity: Identity | None, values: dict[str, str],
+                     key: str) -> ServiceResult:
         business, date = values.get("business", "general"), values["date"]
         afternoon = values.get("period") == "pm"
         slots = self._central.appointment_slots(business, date)["slots"]
@@ -152,7 +181,7 @@ class ServiceRun:
         if not free:
             raise NoSlotAvailable(f"no free slot for {business} on {date}", code="no_free_slot")
         reply = self._central.book_appointment(free[0]["slot_id"], identity, business=business,
-                                               mobile=values.get("mobile"))
+                                               mobile=values.get("mobile"), idempotency_key=key)
         return self._result(reply["booking_number"], fields=reply, raw=reply)
 
     def _result(self, reference: str, *, rows: list[JSON] | None = None, total: int | None = None,

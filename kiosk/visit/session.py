@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from drivers.identity import Identity
-from kiosk.logs import forget_sensitive, remember_sensitive
+from kiosk.logs import release_sensitive, remember_sensitive
 
 if TYPE_CHECKING:
     from kiosk.visit.service_result import ServiceResult
@@ -33,18 +33,31 @@ class Session:
     printed: bool = False
     ended: bool = False
     end_reason: str | None = None
+    attempts: dict[str, int] = field(default_factory=dict)  # service id -> attempts answered
+
+    def attempt(self, service_id: str) -> str:
+        """Names the resident's current attempt at a service, for its idempotency key: the
+        same on every try until central has answered it, so a call that timed out after
+        central did the work is never filed twice; the next attempt gets a new name."""
+        return f"{self.id}/{service_id}/{self.attempts.get(service_id, 0)}"
+
+    def attempt_answered(self, service_id: str) -> None:
+        self.attempts[service_id] = self.attempts.get(service_id, 0) + 1
 
     def set_identity(self, identity: Identity) -> None:
         self.identity = identity
-        remember_sensitive(identity.name, identity.name_en, identity.address)
+        remember_sensitive(identity.name, identity.name_en, identity.address, identity.id_number,
+                           identity.pass_number, identity.card_number, owner=self.id)
 
     def touch(self, now: float) -> None:
         self.last_activity = now
 
     def end(self, reason: str) -> None:
-        """Wipe the resident's data; the session object stays only as an ended marker."""
-        if self.identity is not None:
-            forget_sensitive(self.identity.name, self.identity.name_en, self.identity.address)
+        """Wipe the resident's data; the session object stays only as an ended marker.
+
+        The log filter keeps masking this resident's values for a while (late replies log
+        after the visit); it holds them as digests and wipes them on its own schedule."""
+        release_sensitive(self.id)
         self.identity = None
         self.inputs = {}
         self.pin_ok = self.face_ok = self.inputs_done = False

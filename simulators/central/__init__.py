@@ -4,7 +4,10 @@ A real HTTP server on 127.0.0.1 implementing ``config/central-api.json`` for eve
 service with deterministic synthetic data seeded by the ID number. Built on the stdlib
 ``http.server.ThreadingHTTPServer`` — no framework: it starts in well under a second, adds no
 dependency, and keep-alive (HTTP/1.1) lets the client's connection reuse be exercised.
-It imports nothing from kiosk/ or drivers/: it is the other side of the wire.
+It imports nothing from kiosk/ or drivers/: it is the other side of the wire. It holds the
+document too (``contract.py``): a request that breaks a schema gets 400, an undeclared method
+405 with ``Allow``, an unknown path 404, all with the one JSON Error body (never the stdlib's
+HTML page); every time it sends carries its offset (China Standard Time, ``+08:00``).
 
 Admin API for tests and demos (unsigned, 127.0.0.1 only, not part of the contract):
 ``GET /_admin/received[?path=substr]`` (every /v1 request, logged on arrival),
@@ -12,7 +15,8 @@ Admin API for tests and demos (unsigned, 127.0.0.1 only, not part of the contrac
 (latency, error_rate, down, services_down, rate_limited, drop), ``POST /_admin/reset``,
 ``POST /_admin/terminals/{id}/commands`` (next heartbeat returns it),
 ``GET /_admin/terminals/{id}/heartbeats|commands``, ``POST /_admin/enrolment-codes``
-(``{"code", "terminal_id"}``), ``POST /_admin/updates`` (what ``GET /v1/updates`` offers).
+(``{"code", "terminal_id"}``), ``POST /_admin/updates`` (what ``GET /v1/updates`` offers),
+``POST /_admin/app-codes`` (``{"person"?, "lifetime"?}`` → ``{"code"}``, a phone code).
 Synthetic-data rules: see ``simulators/central/data.py``.
 """
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from simulators.central.catalog import SimService
 
+CST = dt.timezone(dt.timedelta(hours=8), "CST")  # the platform's zone: China Standard Time
 ELDER_ONLY = {"rs_ylj_ff", "rs_zgrz"}
 TIMELINE_STEPS = ["submitted", "accepted", "reviewing", "approved", "making", "ready", "done"]
 STEP_NOTES = {
@@ -76,7 +77,7 @@ def _value(col: dict, rng: random.Random, *, when: dt.datetime, identity: dict |
     if fmt == "date":
         return when.date().isoformat()
     if fmt == "datetime":
-        return when.replace(microsecond=0).isoformat()
+        return when.replace(microsecond=0, tzinfo=CST).isoformat()
     if fmt == "money":
         return round(rng.uniform(10, 5000), 2)
     if fmt == "number":
@@ -171,6 +172,6 @@ def timeline_rows(service: SimService, seed: str, today: dt.date) -> list[dict]:
     when = dt.datetime.combine(today, dt.time(9, 0)) - dt.timedelta(days=rng.randint(5, 40))
     rows = []
     for step in steps:
-        rows.append({"time": when.isoformat(), "step": step, "note": STEP_NOTES[step]})
+        rows.append({"time": when.replace(tzinfo=CST).isoformat(), "step": step, "note": STEP_NOTES[step]})
         when += dt.timedelta(hours=rng.randint(2, 72), minutes=rng.randint(0, 59))
     return rows

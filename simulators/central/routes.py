@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulators.central import data
+from simulators.central import app_codes, contract, data
 from simulators.central.pdf import one_page
 
 _W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -46,7 +46,9 @@ def id_number_ok(number: str) -> bool:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
+    """Central's clock in its own zone, offset included on the wire (+08:00), so a terminal
+    never has to guess which zone a time is in."""
+    return dt.datetime.now(data.CST).replace(microsecond=0)
 
 
 def _identity(body: Any, required: bool) -> dict | None:
@@ -107,6 +109,26 @@ def verify_identity(app, req: Request) -> tuple[int, Any]:
         reason = "face_mismatch"
     token = hashlib.sha256(("person|" + ident["id_number"]).encode()).hexdigest()[:24]
     return 200, {"verified": reason is None, "reason": reason, "face": face, "person_token": token}
+
+
+_CODE_STATUS = {"code_unknown": 404, "code_used": 409, "code_expired": 410}
+
+
+def identify_by_code(app, req: Request) -> tuple[int, Any]:
+    """A phone's code → the person it names, once: the nonce is spent under the state lock, so
+    two terminals posting the same code at once get one identity and one ``code_used``."""
+    body = _body(req)
+    try:
+        person, nonce = app_codes.read(body["code"])
+    except app_codes.CodeRefused as exc:
+        raise ApiError(_CODE_STATUS[exc.reason], exc.reason, str(exc)) from None
+    with app.state.lock:
+        if nonce in app.state.used_codes:
+            raise ApiError(409, "code_used", "this code has been used already")
+        app.state.used_codes.add(nonce)
+    ident = app_codes.identity(person)
+    token = hashlib.sha256(("person|" + ident["id_number"]).encode()).hexdigest()[:24]
+    return 200, {"identity": ident, "person_token": token}
 
 
 def verify_face(app, req: Request) -> tuple[int, Any]:
@@ -274,14 +296,11 @@ def transactions_batch(app, req: Request) -> tuple[int, Any]:
         raise ApiError(400, "bad_request", "transactions must be a list")
     accepted, rejected = [], []
     with app.state.lock:
-        for item in items:
+        for item in items:  # one by one: a bad item must not hold back the others
             key = item.get("key") if isinstance(item, dict) else None
-            if not isinstance(key, str) or not key:
-                rejected.append({"key": str(key or ""), "reason": "missing key"})
-                continue
-            missing = [f for f in ("stream", "created_at", "payload") if f not in item]
-            if missing or not isinstance(item.get("stream"), str):
-                rejected.append({"key": key, "reason": f"missing or bad {', '.join(missing) or 'stream'}"})
+            problem = contract.violation(contract.component("Transaction"), item)
+            if problem:
+                rejected.append({"key": key if isinstance(key, str) else "", "reason": problem})
                 continue
             app.state.transactions.setdefault(key, {**item, "terminal": req.terminal})
             accepted.append(key)

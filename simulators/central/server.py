@@ -14,12 +14,13 @@ import sys
 import threading
 import time
 import uuid
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from simulators.central import catalog, routes
+from simulators.central import app_codes, catalog, contract, routes
 from simulators.central.routes import ApiError, Request
 from simulators.central.signature import SignatureError, Verifier
 from simulators.central.state import State
@@ -29,20 +30,22 @@ DEMO_TERMINAL = "GZ-DEMO-0001"
 DEFAULT_KEY_FILE = Path(__file__).resolve().parents[2] / "config" / "demo-terminal.key"
 _SID = r"(?P<sid>[a-z][a-z0-9_]*)"
 
-API_ROUTES: list[tuple[str, re.Pattern, Any, bool]] = [  # method, path, handler, replay by key
-    ("POST", re.compile(r"/v1/identity:verify"), routes.verify_identity, False),
-    ("POST", re.compile(r"/v1/identity:verifyFace"), routes.verify_face, False),
-    ("POST", re.compile(rf"/v1/services/{_SID}:query"), routes.query, False),
-    ("POST", re.compile(rf"/v1/services/{_SID}:submit"), routes.submit, True),
-    ("GET", re.compile(r"/v1/documents/(?P<doc>[A-Za-z0-9_-]+)"), routes.document, False),
-    ("POST", re.compile(r"/v1/queue/tickets"), routes.queue_ticket, True),
-    ("GET", re.compile(r"/v1/appointments/slots"), routes.appointment_slots, False),
-    ("POST", re.compile(r"/v1/appointments"), routes.book_appointment, True),
-    ("POST", re.compile(r"/v1/evaluations"), routes.evaluate, True),
-    ("POST", re.compile(r"/v1/transactions:batch"), routes.transactions_batch, False),
-    ("POST", re.compile(r"/v1/terminals/(?P<tid>[A-Za-z0-9_-]+)/heartbeat"), routes.heartbeat, False),
-    ("GET", re.compile(r"/v1/updates"), routes.updates, False),
-    ("POST", re.compile(r"/v1/terminals:enroll"), routes.enroll, False),
+API_ROUTES: list[tuple[str, re.Pattern, Any, bool, str]] = [  # method, path, handler, replay, operationId
+    ("POST", re.compile(r"/v1/identity:verify"), routes.verify_identity, False, "verifyIdentity"),
+    ("POST", re.compile(r"/v1/identity:verifyFace"), routes.verify_face, False, "verifyFace"),
+    ("POST", re.compile(r"/v1/identity/code"), routes.identify_by_code, False, "identifyByCode"),
+    ("POST", re.compile(rf"/v1/services/{_SID}:query"), routes.query, False, "queryService"),
+    ("POST", re.compile(rf"/v1/services/{_SID}:submit"), routes.submit, True, "submitApplication"),
+    ("GET", re.compile(r"/v1/documents/(?P<doc>[A-Za-z0-9_-]+)"), routes.document, False, "fetchDocument"),
+    ("POST", re.compile(r"/v1/queue/tickets"), routes.queue_ticket, True, "takeTicket"),
+    ("GET", re.compile(r"/v1/appointments/slots"), routes.appointment_slots, False, "appointmentSlots"),
+    ("POST", re.compile(r"/v1/appointments"), routes.book_appointment, True, "bookAppointment"),
+    ("POST", re.compile(r"/v1/evaluations"), routes.evaluate, True, "evaluate"),
+    ("POST", re.compile(r"/v1/transactions:batch"), routes.transactions_batch, False, "uploadTransactions"),
+    ("POST", re.compile(r"/v1/terminals/(?P<tid>[A-Za-z0-9_-]{1,64})/heartbeat"), routes.heartbeat, False,
+     "heartbeat"),
+    ("GET", re.compile(r"/v1/updates"), routes.updates, False, "updateMetadata"),
+    ("POST", re.compile(r"/v1/terminals:enroll"), routes.enroll, False, "enrollTerminal"),
 ]
 UNSIGNED = {"/v1/terminals:enroll"}  # the terminal has no key yet: the code is the credential
 
@@ -84,11 +87,20 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt: str, *args: Any) -> None:
         log.debug("%s " + fmt, self.address_string(), *args)
 
-    def do_GET(self) -> None:
-        self._handle("GET")
+    def __getattr__(self, name: str) -> Any:
+        """Every method reaches ``_handle`` (GET, POST, PUT, HEAD, OPTIONS, anything): the
+        stdlib would answer an unknown one with a 501 HTML page; the document says 405 JSON."""
+        if name.startswith("do_") and name[3:].isalpha() and name[3:].isupper():
+            return lambda: self._handle(name[3:])
+        raise AttributeError(name)
 
-    def do_POST(self) -> None:
-        self._handle("POST")
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's own refusals (bad request line, header too long …) in the one Error body."""
+        self.close_connection = True
+        phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "error"
+        body = {"error": {"code": "bad_http" if code < 500 else "internal",
+                          "message": message or explain or phrase}}
+        self._send(code, body, {"Connection": "close"})
 
     def _send(self, status: int, body: Any, headers: dict | None = None) -> None:
         if isinstance(body, bytes):
@@ -101,19 +113,24 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(payload)
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(payload)
 
     def _error(self, err: ApiError) -> None:
         self._send(err.status, {"error": {"code": err.code, "message": err.message}}, err.headers)
 
     def _handle(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.send_error(400, "Content-Length is not a number")
+            return
+        raw = self.rfile.read(length) if length > 0 else b""
         split = urlsplit(self.path)
         path, query = split.path, dict(parse_qsl(split.query))
         try:
             body = json.loads(raw) if raw else None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             body = ...
         if path.startswith("/_admin/"):
             try:
@@ -131,6 +148,7 @@ class Handler(BaseHTTPRequestHandler):
             app.state.received.append(entry)
             del app.state.received[:-2000]
         try:
+            handler, replay, m, operation_id = _route(method, path)
             if app.verify_signatures and path not in UNSIGNED:
                 try:
                     terminal = app.verifier.check(method, self.path, self.headers, raw)
@@ -147,7 +165,9 @@ class Handler(BaseHTTPRequestHandler):
                 raise fault
             if body is ...:
                 raise ApiError(400, "bad_request", "body is not JSON")
-            handler, replay, m = _route(method, path)
+            refusal = contract.request_refusal(operation_id, query, self.headers, body, bool(raw))
+            if refusal:
+                raise ApiError(400, "bad_request", refusal)
             req = Request(method, path, query, body, terminal, dict(self.headers))
             idem = self.headers.get("Idempotency-Key") if replay else None
             cached = app.state.idempotent_replies.get((terminal or "", idem)) if idem else None
@@ -184,12 +204,32 @@ def _trim(value: Any) -> Any:
     return value
 
 
-def _route(method: str, path: str) -> tuple[Any, bool, re.Match]:
-    for route_method, pattern, handler, replay in API_ROUTES:
+def _route(method: str, path: str) -> tuple[Any, bool, re.Match, str]:
+    """The handler for this method and path; 405 with Allow if the path is known under other
+    methods, 404 if it is not known at all (both before the signature: nothing to check it for)."""
+    allowed = []
+    for route_method, pattern, handler, replay, operation_id in API_ROUTES:
         m = pattern.fullmatch(path)
         if m and route_method == method:
-            return handler, replay, m
-    raise ApiError(404, "no_such_operation", f"{method} {path}")
+            return handler, replay, m, operation_id
+        if m:
+            allowed.append(route_method)
+    if allowed:
+        raise ApiError(405, "method_not_allowed", f"{method} is not declared for this path",
+                       {"Allow": ", ".join(sorted(allowed))})
+    raise ApiError(404, "no_such_operation", f"no operation at {path}")
+
+
+def _app_code(body: Any) -> dict:
+    """``{"person"?, "lifetime"?}`` → a fresh phone code (see ``app_codes``)."""
+    body = body if isinstance(body, dict) else {}
+    lifetime = body.get("lifetime", app_codes.LIFETIME_S)
+    if not isinstance(lifetime, (int, float)):
+        raise ApiError(400, "bad_request", "lifetime must be seconds")
+    try:
+        return {"code": app_codes.mint(str(body.get("person", "resident")), lifetime=lifetime)}
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", str(exc)) from None
 
 
 def admin(app: App, method: str, path: str, query: dict, body: Any) -> tuple[int, Any]:
@@ -218,6 +258,8 @@ def admin(app: App, method: str, path: str, query: dict, body: Any) -> tuple[int
                 raise ApiError(400, "bad_request", "body needs code and terminal_id")
             state.enrol_codes[body["code"]] = body["terminal_id"]
             return 200, body
+        if (method, path) == ("POST", "/_admin/app-codes"):
+            return 200, _app_code(body)
         if (method, path) == ("POST", "/_admin/updates") and isinstance(body, dict):
             state.updates.update(body)
             return 200, state.updates

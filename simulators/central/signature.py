@@ -1,6 +1,8 @@
 """Checks the terminal's request signature (independent of kiosk.central.signing, same contract).
 
-HMAC-SHA256 over ``METHOD\\nTARGET\\nTIMESTAMP\\nNONCE\\nSHA256(BODY)``; stale timestamps
+HMAC-SHA256 over ``METHOD\\nTARGET\\nTIMESTAMP\\nNONCE\\nSHA256(BODY)``, plus
+``\\nIDEMPOTENCY-KEY`` when the request has an ``Idempotency-Key`` header (the key selects a
+cached reply, so it must be the terminal's, not whatever a middlebox put there); stale timestamps
 (> 300 s either way) and nonces seen before are refused, so a captured request cannot be replayed.
 """
 
@@ -48,7 +50,11 @@ class Verifier:
             raise SignatureError("stale_timestamp", f"timestamp {skew:.0f} s from server time")
         if hashlib.sha256(body).hexdigest() != body_sha:
             raise SignatureError("body_mismatch", "body hash does not match the body")
-        text = "\n".join((method.upper(), target, ts, nonce, body_sha)).encode()
+        lines = [method.upper(), target, ts, nonce, body_sha]
+        idempotency_key = headers.get("Idempotency-Key")
+        if idempotency_key is not None:
+            lines.append(idempotency_key)
+        text = "\n".join(lines).encode()
         expected = hmac.new(key, text, hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, mac):
             raise SignatureError("bad_signature", "signature does not match")

@@ -29,6 +29,7 @@ class State:
     heartbeats: dict[str, list[dict]] = field(default_factory=dict)
     evaluations: list[dict] = field(default_factory=list)
     enrol_codes: dict[str, str] = field(default_factory=dict)  # single-use code -> terminal id
+    used_codes: set[str] = field(default_factory=set)  # nonces of phone codes honoured
     counter: int = 0
     calls: int = 0
     updates: dict[str, Any] = field(default_factory=lambda: {
@@ -47,6 +48,6 @@ class State:
             fresh = State()
             for name in ("faults", "received", "transactions", "idempotent_replies", "documents",
                          "bookings", "commands", "heartbeats", "evaluations", "counter", "calls",
-                         "enrol_codes",
+                         "enrol_codes", "used_codes",
                          "updates"):
                 setattr(self, name, getattr(fresh, name))

@@ -99,6 +99,7 @@ def test_only_one_drainer_per_file(tmp_path, dedup_central):
             worker.stop()
 
 
+@pytest.mark.expected_errors(r"upload of \d+ transactions failed")
 def test_poison_item_dies_alone_after_max_attempts(outbox):
     """A payload that makes the upload blow up (not 4xx, not 'down') must not kill its batch-mates."""
     calls: list[list[str]] = []
@@ -140,6 +141,7 @@ def test_reply_that_forgets_an_item_is_retried_not_lost(outbox):
     assert outbox.stats()["by_state"]["sent"] == 4
 
 
+@pytest.mark.expected_errors(r"transactions cannot be decrypted; moved to dead")
 def test_undecryptable_payload_goes_dead(tmp_path, dedup_central):
     path = tmp_path / "outbox.sqlite"
     with Outbox(path, key=KEY) as box:
@@ -275,6 +277,7 @@ def test_thread_started_while_another_drainer_runs_takes_over_when_it_is_gone(tm
             worker.stop()
 
 
+@pytest.mark.expected_errors(r"upload of \d+ transactions failed", r"upload keeps failing with PermissionError")
 def test_a_systemic_failure_kills_one_item_at_most_not_the_whole_queue(outbox):
     """E.g. a wrong terminal key not mapped to `unavailable`: every upload fails the same way."""
     broken = [True]

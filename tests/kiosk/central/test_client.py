@@ -141,14 +141,14 @@ def test_submit_with_same_idempotency_key_files_once(central_sim, central_client
 
 
 def test_transactions_dedup_by_key(central_sim, central_client):
-    batch = [{"key": f"k{i}", "stream": "evaluations", "created_at": "2026-11-24T10:00:00",
+    batch = [{"key": f"k{i}", "stream": "evaluations", "created_at": "2026-11-24T10:00:00+08:00",
               "payload": {"rating": "satisfied", "n": i}} for i in range(3)]
     assert central_client.upload_transactions(batch) == {"accepted": ["k0", "k1", "k2"], "rejected": []}
-    again = batch[1:] + [{"key": "k3", "stream": "audit", "created_at": "x", "payload": {}},
-                         {"key": "k4", "created_at": "x", "payload": {}}]
+    again = batch[1:] + [{"key": "k3", "stream": "audit", "created_at": "2026-11-24T02:05:00Z", "payload": {}},
+                         {"key": "k4", "created_at": "2026-11-24T02:05:00Z", "payload": {}}]
     reply = central_client.upload_transactions(again)
     assert reply["accepted"] == ["k1", "k2", "k3"]
-    assert reply["rejected"] == [{"key": "k4", "reason": "missing or bad stream"}]
+    assert reply["rejected"] == [{"key": "k4", "reason": "$: stream required"}]
     stored = central_sim.admin("/_admin/transactions")["transactions"]
     assert [t["key"] for t in stored] == ["k0", "k1", "k2", "k3"]
     assert stored[1]["payload"]["n"] == 1 and stored[0]["terminal"] == DEMO_TERMINAL

@@ -33,7 +33,7 @@ class RecordingEffects:
         self.calls = []
         self.fail_with: Exception | None = None
 
-    def run_service(self, service, identity, inputs):
+    def run_service(self, service, identity, inputs, attempt=None):
         self.calls.append(("run", service.id, identity))
         if self.fail_with:
             raise self.fail_with
@@ -108,9 +108,12 @@ def test_a_whole_visit_walks_the_steps_and_wipes_the_session(flow, effects, cata
     session = flow.session
     flow.print_result()
     assert flow.step is Step.TAKE_DOCUMENTS
-    flow.documents_taken()
+    flow.documents_taken()  # the card still lies on the reader: reminded, not believed
+    assert flow.step is Step.TAKE_DOCUMENTS and flow.take_reminders == 1
+    flow.card_removed("id_card")
+    assert flow.step is Step.RATING
     flow.rate("very_satisfied")
-    assert flow.step is Step.GOODBYE
+    assert flow.step is Step.GOODBYE and flow.left_behind == set()
     assert flow.session is None and session.identity is None and session.result is None
     assert [c[0] for c in effects.calls] == ["run", "print", "rate"]
     assert steps[:4] == [Step.HOME, Step.INTRO, Step.PLACE_CARD, Step.PROCESSING]
@@ -141,7 +144,8 @@ def test_idle_countdown_then_timeout_ends_the_session(flow, clock, catalog):
 
 def test_no_countdown_while_the_kiosk_is_working(catalog, effects, clock):
     slow = Deferred()
-    flow = Flow(catalog, effects, run_async=slow, clock=clock, idle_timeout=60, countdown=20)
+    flow = Flow(catalog, effects, run_async=slow, clock=clock, idle_timeout=60, countdown=20,
+                processing_timeout=1000)  # its own deadline: tests/kiosk/visit/test_central_deadline.py
     flow.start()
     flow.choose_service(card_service(catalog).id)
     flow.confirm_intro()
@@ -187,6 +191,7 @@ def test_card_problem_stays_on_place_card_with_a_sentence(flow, catalog):
     assert flow.step is Step.PLACE_CARD and flow.card_problem == "card.expired"
 
 
+@pytest.mark.expected_errors(r"visit error central\.unavailable")
 def test_central_failure_shows_the_errors_sentence(flow, effects, catalog):
     class Down(Exception):
         message_key = "central.unavailable"
@@ -212,3 +217,58 @@ def test_a_card_placed_early_skips_the_place_card_step(flow, catalog):
 def test_cards_outside_a_visit_are_ignored(flow):
     flow.card_read(RESIDENT)
     assert flow.step is Step.ATTRACT and flow.session is None
+
+
+def test_a_visit_ended_with_the_card_on_the_reader_leaves_it_reported(flow, catalog):
+    """Cancel (or walk away) with the card still on the reader: the terminal remembers it
+    until the reader sees it taken, for the attract screen and the heartbeat."""
+    flow.start()
+    flow.choose_service(card_service(catalog).id)
+    flow.confirm_intro()
+    flow.card_read(RESIDENT)
+    assert flow.step is Step.RESULT
+    flow.cancel()
+    assert flow.left_behind == {"id_card"}
+    flow.card_removed("ss_card")  # the other reader's card: not this one
+    assert flow.left_behind == {"id_card"}
+    flow.card_removed("id_card")
+    assert flow.left_behind == set()
+
+
+@pytest.mark.expected_errors(r"visit error central\.unavailable")
+def test_retry_after_a_network_blip_runs_the_same_attempt_again(flow, effects, catalog):
+    """重试 where it helps: the service runs again (same idempotency key) and the result shows."""
+    class Down(Exception):
+        message_key = "central.unavailable"
+
+    attempts = []
+    run = effects.run_service
+    effects.run_service = lambda s, i, inputs, attempt=None: (attempts.append(attempt),
+                                                               run(s, i, inputs, attempt))[1]
+    effects.fail_with = Down("connection refused")
+    flow.start()
+    flow.choose_service(card_service(catalog).id)
+    flow.confirm_intro()
+    flow.card_read(RESIDENT)
+    assert flow.step is Step.ERROR and flow.error_retry == "service"
+    effects.fail_with = None
+    flow.retry()  # old code: no retry at all, only home or exit
+    assert flow.step is Step.RESULT
+    assert len(attempts) == 2 and attempts[0] == attempts[1]
+
+
+@pytest.mark.expected_errors(r"visit error errors\.printer_paper_out")
+def test_no_retry_where_it_cannot_help(flow, effects, catalog):
+    class PaperOut(Exception):
+        fault = "paper_out"
+
+    flow.start()
+    flow.choose_service(card_service(catalog).id)
+    flow.confirm_intro()
+    flow.card_read(RESIDENT)
+    effects.print_result = lambda *a: (_ for _ in ()).throw(PaperOut("no paper"))
+    flow.print_result()
+    assert flow.step is Step.ERROR and flow.error_key == "errors.printer_paper_out"
+    assert flow.error_retry is None
+    flow.retry()
+    assert flow.step is Step.ERROR

@@ -78,6 +78,7 @@ def test_a_queued_service_gives_a_local_reference_and_arrives_once(world, catalo
     assert outbox.stats()["pending"] == 0
 
 
+@pytest.mark.expected_errors(r"visit error central\.unavailable: CentralUnavailable")
 def test_an_online_only_service_says_the_network_is_down(world, catalog):
     rig, client, outbox, effects = world
     central(rig, down=True)
