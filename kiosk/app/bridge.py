@@ -4,6 +4,10 @@ thread through a queued signal, and blocking work runs on a small thread pool.
 Devices call back on their own threads (pyserial poll thread, pyscard monitor, capture
 thread); nothing there may touch a widget or the flow, so every callback is wrapped with
 :meth:`Bridge.on_gui`.
+
+A callback that raises is logged and the kiosk carries on; it is also handed to every hook
+added with :func:`on_callback_error`, so that tests fail on it instead of passing over a
+line in a log nobody reads.
 """
 
 from __future__ import annotations
@@ -16,6 +20,15 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 
 log = logging.getLogger(__name__)
+
+CallbackErrorHook = Callable[[BaseException], None]
+_error_hooks: list[CallbackErrorHook] = []
+
+
+def on_callback_error(hook: CallbackErrorHook) -> Callable[[], None]:
+    """Call ``hook`` with every exception a GUI callback raises; returns the remover."""
+    _error_hooks.append(hook)
+    return lambda: _error_hooks.remove(hook) if hook in _error_hooks else None
 
 
 class Bridge(QObject):
@@ -53,8 +66,10 @@ class Bridge(QObject):
     def _run(fn: Callable[[], Any]) -> None:
         try:
             fn()
-        except Exception:  # a kiosk must never crash on one bad callback
+        except Exception as exc:  # a kiosk must never crash on one bad callback
             log.exception("GUI callback failed")
+            for hook in list(_error_hooks):
+                hook(exc)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
