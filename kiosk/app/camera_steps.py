@@ -4,7 +4,9 @@ QR scan of a receipt held up while an input wants an application number."""
 
 from __future__ import annotations
 
+import threading
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QImage
@@ -24,13 +26,24 @@ PROMPT_GAP_S = 2.5  # a changed prompt is spoken at most this often: guidance, n
 _SILENT_PROMPTS = ("ok", "hold_still", "done")
 
 
+@dataclass(frozen=True)
+class FaceUpdate:
+    """One camera frame with the face gate's state *for that frame*: handed from the camera
+    thread to the GUI thread as one object, so the two can never come from different frames."""
+
+    frame: Any  # BGR ndarray
+    prompt_code: str
+    progress: float
+
+
 class CameraSteps:
     """Starts and stops the face step and the QR scanner as the flow moves."""
 
     def __init__(self, camera: Camera, flow: Flow, window: KioskWindow, bridge: Bridge,
                  voice: Voice | None) -> None:
         self.flow, self.window, self.bridge, self.voice = flow, window, bridge, voice
-        self._latest: dict[str, Any] = {}
+        self._latest: FaceUpdate | None = None  # newest update not yet shown
+        self._latest_lock = threading.Lock()
         self._spoken_code: str | None = None
         self._spoken_at = 0.0
         self.face_step = FaceStep(camera, self._on_update, bridge.on_gui(flow.face_captured))
@@ -48,17 +61,21 @@ class CameraSteps:
                        slow=self.flow.elderly)
 
     def _show_latest(self) -> None:
-        frame, state = self._latest.pop("frame", None), self._latest.pop("state", None)
-        if frame is None or self.flow.step is not Step.FACE:
+        with self._latest_lock:
+            update, self._latest = self._latest, None
+        if update is None or self.flow.step is not Step.FACE:
             return
+        frame = update.frame
         h, w = frame.shape[:2]
         image = QImage(frame.data, w, h, 3 * w, QImage.Format_BGR888).copy()
-        self.window.show_face_frame(image, state.prompt_code, state.progress)
-        self._say_prompt(state.prompt_code)
+        self.window.show_face_frame(image, update.prompt_code, update.progress)
+        self._say_prompt(update.prompt_code)
 
     def _on_update(self, frame: Any, state: Any) -> None:  # camera thread
-        pending = "frame" in self._latest
-        self._latest["frame"], self._latest["state"] = frame, state
+        update = FaceUpdate(frame, state.prompt_code, float(state.progress))
+        with self._latest_lock:
+            pending = self._latest is not None
+            self._latest = update
         if not pending:  # stale frames are dropped: the screen gets the newest one only
             self.bridge.post(self._show_latest)
 

@@ -25,6 +25,7 @@ from kiosk.parts import (
     build_sync,
     build_updates,
     central_client,
+    fleet_client,
     load_catalog,
     open_outbox,
 )
@@ -33,6 +34,7 @@ from kiosk.visit.flow import Flow
 
 if TYPE_CHECKING:
     from kiosk.app.camera_steps import CameraSteps
+    from kiosk.app.code_scanner import CodeScanning
     from kiosk.catalog.services import Catalog
     from kiosk.ops.heartbeat import BeatResult
     from kiosk.ops.operations import Operations
@@ -63,9 +65,9 @@ class KioskApp:
 
     def __init__(self, config: Config, *, catalog: Catalog | None = None,
                  devices: Devices | None = None, tick_ms: int = 1000) -> None:
-        self.config = config
         self.qt = qt_application()
         self.updates = build_updates(config)
+        self.config = config = self._with_config_update(config)
         self.catalog = catalog or load_catalog(self.updates)
         self.client = central_client(config)
         self.devices = devices if devices is not None else build_devices(config)
@@ -74,31 +76,63 @@ class KioskApp:
         self.effects = VisitEffects(self.client, terminal_id=config.terminal["id"],
                                     receipt_printer=self.devices.receipt_printer,
                                     document_printer=self.devices.document_printer,
-                                    outbox=self.outbox, sscard=self.devices.sscard)
+                                    outbox=self.outbox, sscard=self.devices.sscard,
+                                    hall={k: config.terminal[k] for k in
+                                          ("hall", "hall_address", "hotline")})
         session = config.session
         self.flow = Flow(self.catalog, self.effects, run_async=self.bridge.run_async,
                          language=config.ui["language"], elderly=config.ui["elderly_mode"],
                          idle_timeout=session["idle_timeout"], countdown=session["countdown"],
                          take_documents_timeout=session["take_documents_timeout"])
-        self.flow.announcements = load_announcements()
+        self.flow.announcements = self._announcements()
         from screens.window import KioskWindow
 
-        self.window = KioskWindow(self.flow, config.screen["width"], config.screen["height"])
+        self.window = KioskWindow(self.flow, config.screen["width"], config.screen["height"],
+                                  terminal={k: str(config.terminal[k]) for k in
+                                            ("id", "hall", "hotline", "help_window",
+                                             "opening_hours", "nearest_terminal")})
         self.timer = QTimer()
         self.timer.setInterval(tick_ms)
         self.timer.timeout.connect(self._tick)
         self._last_beat: BeatResult | None = None
+        self._presenter_asking = False  # a presenter status question is on a worker
         self.voice = self._build_voice()
         self._spoken_key: tuple[object, ...] | None = None
         self.flow.on_change(self._speak)
         self.camera_steps: CameraSteps | None = None
+        self.code_scanning: CodeScanning | None = None
         self._wire_devices()
         self.window.repeat_requested.connect(self._repeat)
         self.window.voice_toggle_requested.connect(self._toggle_voice)
+        self.window.volume_requested.connect(self._change_volume)
+        self.window.speech_language_requested.connect(self.set_speech_language)
         self.window.technician_requested.connect(self.open_technician)
         self._ops: Operations | None = None
         self._ping: QTimer | None = None
+        self._notifier = watchdog.Notifier()  # $NOTIFY_SOCKET as systemd set it for us
         self._started = False
+
+    def _with_config_update(self, config: Config) -> Config:
+        """The signed config update in use, layered on top (a bad one is left out, logged)."""
+        current = self.updates.current_dir("config") if self.updates is not None else None
+        if current is None:
+            return config
+        from kiosk.config import ConfigError
+        from kiosk.ops.updates import CONFIG_UPDATE_FILE, with_config_update
+
+        try:
+            return with_config_update(config, current / CONFIG_UPDATE_FILE)
+        except ConfigError as exc:
+            log.error("config update unusable, running without it: %s", exc)
+            return config
+
+    def _announcements(self) -> list[dict[str, str]]:
+        """The signed announcements update in use, else the shipped announcements."""
+        from kiosk.announcements import ANNOUNCEMENTS_NAME
+
+        current = self.updates.current_dir("announcements") if self.updates is not None else None
+        return load_announcements(current / ANNOUNCEMENTS_NAME) if current is not None \
+            else load_announcements()
 
     @property
     def ops(self) -> Operations:
@@ -112,9 +146,33 @@ class KioskApp:
                 config=config, devices=self.devices, client=self.client, outbox=self.outbox,
                 sync=build_sync(config, self.outbox), updates=self.updates,
                 visits=self.flow, catalog=self.catalog, post=self.bridge.post,
-                exit_app=self.qt.exit, voice=self.voice)
+                exit_app=self.qt.exit, voice=self.voice, fleet=fleet_client(config),
+                grab_screen=self._grab_png)
             self.flow.on_session_end(self._ops.visit_ended)
         return self._ops
+
+    def _grab_png(self) -> bytes:
+        """The window as a PNG, grabbed on the GUI thread (called from the command runner's
+        thread, which waits for it); the fleet's screenshot between visits."""
+        import threading
+
+        from PySide6.QtCore import QBuffer, QIODevice
+
+        done, box = threading.Event(), {}
+
+        def grab() -> None:
+            try:
+                buf = QBuffer()
+                buf.open(QIODevice.OpenModeFlag.WriteOnly)
+                self.window.grab().save(buf, "PNG")
+                box["png"] = bytes(buf.data())
+            finally:
+                done.set()
+
+        self.bridge.post(grab)
+        if not done.wait(10) or "png" not in box:
+            raise RuntimeError("the screen was not grabbed within 10 s")
+        return box["png"]
 
     def _tick(self) -> None:
         if (self.window.technician is not None and time.monotonic() - self.window.last_input
@@ -125,7 +183,21 @@ class KioskApp:
         if beat is not None and beat is not self._last_beat:
             self._last_beat = beat
             self.flow.set_network(beat.sent)
+        self._watch_presenter()
         self.flow.tick()
+
+    def _watch_presenter(self) -> None:
+        """While a receipt waits in the printer's presenter, ask the printer (off the GUI
+        thread, one question at a time) until it reports the receipt taken."""
+        printer = self.devices.receipt_printer
+        if printer is None or not printer.receipt_waiting or self._presenter_asking:
+            return
+        self._presenter_asking = True
+
+        def done(_: object) -> None:
+            self._presenter_asking = False
+
+        self.bridge.run_async(printer.status, done, done)
 
     def _build_voice(self) -> Voice | None:
         """Spoken guidance; ``KIOSK_VOICE_SINK`` may name a sink (``wav:/dir`` in tests)."""
@@ -133,12 +205,33 @@ class KioskApp:
 
         try:
             voice = Voice(os.environ.get("KIOSK_VOICE_SINK", "auto"),
-                          enabled=self.config.ui["voice"])
+                          enabled=self.config.ui["voice"],
+                          speech_language=self.config.ui.get("speech_language") or None)
         except Exception as exc:  # no voice is better than no kiosk
             log.error("voice guidance unavailable: %s", exc)
             return None
         self.window.set_voice_on(voice.enabled)
+        # the next resident starts at the default volume and spoken language
+        self.flow.on_session_end(lambda _reason: voice.reset_for_next_visit())
+        from screens.keypad import FocusSpeaker
+
+        self.focus_speaker = FocusSpeaker(self._say_focus)
+        self.qt.installEventFilter(self.focus_speaker)
         return voice
+
+    def _say_focus(self, text: str) -> None:
+        """A keypad user moved to a control: say its name in the spoken language."""
+        if self.voice is not None:
+            self.voice.say(text, self.voice.plan(self.flow.language)[1], slow=self.flow.elderly)
+
+    def set_speech_language(self, speech: str | None) -> None:
+        """The chooser's spoken-language entry (cmn, yue, en; None: the screen's): the
+        screen's sentence is said again in it at once."""
+        if self.voice is None:
+            return
+        self.voice.set_speech_language(speech)
+        self._spoken_key = None
+        self._speak(self.flow)
 
     def _speak(self, flow: Flow) -> None:
         """Say the new screen's sentence once, interrupting the last one."""
@@ -146,15 +239,19 @@ class KioskApp:
             return
         key = (flow.step, flow.language, flow.service and flow.service.id, flow.card_problem,
                flow.pin_problem, flow.face_problem, flow.error_key,
-               flow.countdown_remaining is not None, id(flow.result))
+               flow.countdown_remaining is not None, id(flow.result), flow.take_reminders,
+               bool(flow.left_behind), self.voice.speech_language)
         if key == self._spoken_key:
             return
         self._spoken_key = key
+        from kiosk.i18n import Translator
         from kiosk.voice.guidance import spoken_text
 
-        text = spoken_text(flow, self.window.t)
+        text_lang, voice_lang = self.voice.plan(flow.language)
+        t = self.window.t if text_lang == flow.language else Translator(text_lang)
+        text = spoken_text(flow, t, text_lang)
         if text:
-            self.voice.say(text, flow.language, slow=flow.elderly)
+            self.voice.say(text, voice_lang, slow=flow.elderly)
         else:
             self.voice.stop()
 
@@ -168,19 +265,35 @@ class KioskApp:
         self.voice.set_enabled(not self.voice.enabled)
         self.window.set_voice_on(self.voice.enabled)
 
+    def _change_volume(self, step: int) -> None:
+        """The bar's volume − / +: the voice's own API does the rest (and resets it after
+        the visit) once it has one."""
+        change = getattr(self.voice, "change_volume", None)
+        if change is not None:
+            change(step)
+
     def _wire_devices(self) -> None:
         gui = self.bridge.on_gui
-        for reader in (self.devices.idcard, self.devices.sscard):
+        for reader, source in ((self.devices.idcard, "id_card"), (self.devices.sscard, "ss_card")):
             if reader is None:
                 continue
             reader.on_card(gui(self.flow.card_read))
-            reader.on_card_removed(gui(self.flow.card_removed))
+            reader.on_card_removed(gui(lambda source=source: self.flow.card_removed(source)))
             reader.on_card_error(gui(self._card_error))
+        printer = self.devices.receipt_printer
+        if printer is not None:  # a kiosk printer that reports a receipt left in its presenter
+            printer.on_receipt_presented(gui(self.flow.receipt_presented))
+            printer.on_receipt_taken(gui(self.flow.receipt_taken))
         if self.devices.camera is not None:
             from kiosk.app.camera_steps import CameraSteps  # OpenCV only with a camera
 
             self.camera_steps = CameraSteps(self.devices.camera, self.flow, self.window,
                                             self.bridge, self.voice)
+        if self.devices.qr_scanner is not None:  # phone codes: engine, keyboard wedge or camera
+            from kiosk.app.code_scanner import CodeScanning
+
+            self.code_scanning = CodeScanning(self.devices.qr_scanner, self.flow, self.bridge,
+                                              self.devices.camera)
 
     def _card_error(self, error: BaseException) -> None:
         if getattr(error, "fault", "") == "pin_required":
@@ -197,12 +310,13 @@ class KioskApp:
                 self.devices.problems[name] = str(exc)
                 log.error("device %s did not open: %s", name, exc)
         self.timer.start()
-        if not show:
+        if not show:  # nothing on screen: systemd is never told the terminal is up
             self._start_background()
             return
         # The attract screen first: operations (and their HTTP stack) and the other screens
         # start once it is painted, so a restarted kiosk is on screen as soon as it can be.
         self.window.first_painted.connect(self._start_background)
+        self.window.first_painted.connect(self._notify_ready)
         if self.config.screen["fullscreen"]:
             self.window.setWindowFlag(Qt.FramelessWindowHint, True)
             self.window.showFullScreen()
@@ -217,15 +331,20 @@ class KioskApp:
         self._start_watchdog()
         self.window.build_screens_soon()
 
+    def _notify_ready(self) -> None:
+        """READY=1 once the window is on screen and its first screen painted (the unit
+        file's promise): never for a window that is not shown."""
+        if self.window.isVisible():
+            self._notifier.notify_ready()
+
     def _start_watchdog(self) -> None:
-        """Tell systemd we are up, and ping its watchdog from the main loop: a hung GUI
-        thread stops the pings, and systemd restarts the kiosk."""
-        watchdog.notify_ready()
-        interval = watchdog.Notifier().ping_interval()
+        """Ping systemd's watchdog from the main loop: a hung GUI thread stops the pings,
+        and systemd restarts the kiosk."""
+        interval = self._notifier.ping_interval()
         if interval:
             self._ping = QTimer()
             self._ping.setInterval(int(interval * 1000))
-            self._ping.timeout.connect(watchdog.ping)
+            self._ping.timeout.connect(self._notifier.ping)
             self._ping.start()
 
     def open_technician(self) -> None:
@@ -235,7 +354,8 @@ class KioskApp:
         from screens.technician import TechnicianScreen
 
         self.window.show_technician(TechnicianScreen(self.ops.technician,
-                                                     on_exit=self.close_technician))
+                                                     on_exit=self.close_technician,
+                                                     run_async=self.bridge.run_async))
 
     def close_technician(self, reason: str = "done") -> None:
         """Leave technician mode (the technician pressed exit, or walked away)."""
@@ -249,8 +369,11 @@ class KioskApp:
         if self._ping is not None:
             self._ping.stop()
         if self.voice is not None:
+            self.qt.removeEventFilter(self.focus_speaker)
             self.voice.close()
         self.timer.stop()
+        if self.code_scanning is not None:
+            self.code_scanning.close()
         if self.flow.session is not None:
             self.flow.end_session("shutdown", say_goodbye=False)
         for name, device in self.devices.all().items():

@@ -84,6 +84,57 @@ def outbox_uploader(outbox: Outbox) -> Callable[[bytes, JSON], str]:
     return upload
 
 
+FLEET_MAX_LINES = 5000  # the fleet document's Diagnostics.logs limits
+FLEET_MAX_LINE = 4000
+FLEET_MAX_BYTES = 1536 * 1024  # under the fleet's 2 MiB, with room for config and statuses
+
+
+def bundle_as_fleet_json(bundle: bytes) -> JSON:
+    """The tar.gz from :func:`collect_diagnostics` as the fleet's ``Diagnostics`` body:
+    masked log lines (newest kept when over the limits), the config, the statuses."""
+    import datetime as dt
+
+    logs: list[str] = []
+    body: JSON = {}
+    with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            fh = tar.extractfile(member)
+            if fh is None:
+                continue
+            text = fh.read().decode("utf-8", "replace")
+            if member.name == "config.json":
+                body["config"] = json.loads(text)
+            elif member.name == "state.json":
+                body["statuses"] = json.loads(text)
+            elif member.name.startswith("logs/"):
+                name = member.name[len("logs/"):]
+                logs += [f"{name}: {line}"[:FLEET_MAX_LINE] for line in text.splitlines() if line]
+    logs = logs[-FLEET_MAX_LINES:]
+    while logs and sum(len(x.encode()) + 4 for x in logs) > FLEET_MAX_BYTES:
+        logs = logs[len(logs) // 10 or 1:]
+    body["logs"] = [mask_text(line) for line in logs]
+    body["collected_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return body
+
+
+def fleet_uploader(fleet: object, config: Config | None = None) -> Callable[[bytes, JSON], str]:
+    """Upload a bundle straight to the fleet service's diagnostics endpoint (a
+    :class:`~kiosk.central.fleet_client.FleetClient`); the fleet down or refusing is the
+    command's failure, with the reason, and the operator asks again."""
+    def upload(bundle: bytes, meta: JSON) -> str:
+        from kiosk.central.errors import CentralError
+
+        body = bundle_as_fleet_json(bundle)
+        try:
+            reply = fleet.diagnostics(body)  # type: ignore[attr-defined]
+        except CentralError as exc:
+            raise CommandFailed(f"diagnostics not sent: {exc.detail}") from exc
+        lines = body["logs"]
+        count = len(lines) if isinstance(lines, list) else 0
+        return f"diagnostics sent: {count} log lines, {reply['size']} bytes (id {reply['id']})"
+    return upload
+
+
 def standard_handlers(*, restart: Callable[[], None], set_maintenance: Callable[[bool], None],
                       reload_catalog: Callable[[], str | None], reload_config: Callable[[], str | None],
                       sync_outbox: Callable[[], str | None], diagnostics: Callable[[], bytes],

@@ -23,7 +23,7 @@ from kiosk.ops.worker import LoopWorker
 log = logging.getLogger(__name__)
 
 KNOWN_COMMANDS = ("restart_app", "maintenance_on", "maintenance_off", "reload_catalog",
-                  "reload_config", "sync_outbox", "collect_diagnostics")
+                  "reload_config", "sync_outbox", "collect_diagnostics", "take_screenshot")
 Handler = Callable[[JSON], str | None]
 
 

@@ -21,11 +21,16 @@ import logging
 import os
 import shutil
 import tarfile
+import tempfile
+import threading
+import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
+from kiosk.announcements import ANNOUNCEMENTS_NAME, read_announcements
+from kiosk.config import Config, ConfigError
 from kiosk.json_types import JSON
 from kiosk.ops.update_targets import KINDS, target_path
 
@@ -35,6 +40,38 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HealthCheck = Callable[[Path], object]  # raises when the version in that directory is unfit
+APPLIED_KINDS = ("catalog", "config", "announcements")  # software: issue "Central operations"
+CONFIG_UPDATE_FILE = "kiosk.toml"  # inside a config target: an override, layered on top
+
+
+def with_config_update(config: Config, update_file: Path | None) -> Config:
+    """``config`` with a signed config update's override on top, validated as a whole.
+
+    A fleet-wide update may not rename a terminal: its ``[terminal]`` table is refused.
+    ConfigError (naming the update file) when the result could not run the terminal."""
+    if update_file is None:
+        return config
+    try:
+        with open(update_file, "rb") as fh:
+            sections = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{update_file}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{update_file}: not valid TOML: {exc}") from None
+    if "terminal" in sections:
+        raise ConfigError(f"{update_file}: [terminal] is each terminal's own, not an update's")
+    bad = [name for name, table in sections.items() if not isinstance(table, dict)]
+    if bad:
+        raise ConfigError(f"{update_file}: [{bad[0]}] must be a table")
+    try:
+        return config.replace(**sections)
+    except ConfigError as exc:
+        raise ConfigError(f"{update_file} on top of {config.source}: {exc}") from None
+
+
+def check_announcements(directory: Path) -> None:
+    """Health check of an announcements update: every item readable in every language."""
+    read_announcements(directory / ANNOUNCEMENTS_NAME)
 
 
 class _KindState(TypedDict, total=False):
@@ -98,9 +135,27 @@ class UpdateClient:
         self.var_dir = Path(var_dir)
         self.repo_url = repo_url.rstrip("/")
         self._root = trusted_root if isinstance(trusted_root, bytes) else Path(trusted_root).read_bytes()
-        self._health = dict(health or {})
+        self._health: dict[str, HealthCheck] = {"announcements": check_announcements}
+        self._health.update(health or {})
+        if "software" not in self._health:  # installed from the package: A/B slots
+            from kiosk.ops.software_slots import installer_from_env
+
+            installer = installer_from_env()
+            if installer is not None:
+                self._health["software"] = installer
+        self._lock = threading.Lock()  # one check at a time: a check owns the staging area
         self._metadata_dir = self.var_dir / "tuf" / "metadata"
         self._download_dir = self.var_dir / "tuf" / "downloads"
+
+    @property
+    def applied_kinds(self) -> tuple[str, ...]:
+        """What the running terminal checks: software too once an installer is set."""
+        return (*APPLIED_KINDS, "software") if "software" in self._health else APPLIED_KINDS
+
+    def set_health(self, kind: str, check: HealthCheck) -> None:
+        """The check a newly switched ``kind`` must pass (raises when unfit) or is rolled back."""
+        with self._lock:
+            self._health[kind] = check
 
     # -- where things are ------------------------------------------------------------------
     def current_dir(self, kind: str) -> Path | None:
@@ -133,7 +188,13 @@ class UpdateClient:
                        config=UpdaterConfig(app_user_agent="kiosk-terminal"), bootstrap=self._root)
 
     def check(self, kind: str) -> UpdateResult:
-        """Look for a newer ``kind``; verify, stage, switch, health-check, roll back if unfit."""
+        """Look for a newer ``kind``; verify, stage, switch, health-check, roll back if unfit.
+
+        Checks run one at a time (a second caller waits): they share TUF's trusted metadata."""
+        with self._lock:
+            return self._check(kind)
+
+    def _check(self, kind: str) -> UpdateResult:
         from tuf.api import exceptions as tuf_errors
 
         state = self._state(kind)
@@ -162,10 +223,18 @@ class UpdateClient:
             return UpdateResult(kind, "skipped", version, current, "known_bad",
                                 f"{version} failed its health check before")
         try:
-            archive = updater.find_cached_target(info) or updater.download_target(info)
+            # a download of its own per check: no other check reads, replaces or deletes it
+            for stale in self._download_dir.glob(f".{kind}-*.tar.gz"):  # from a check that died
+                stale.unlink(missing_ok=True)
+            fd, own = tempfile.mkstemp(dir=self._download_dir, prefix=f".{kind}-{version}-",
+                                       suffix=".tar.gz")
+            os.close(fd)
+            archive = updater.download_target(info, filepath=own)
         except tuf_errors.DownloadError as exc:
+            Path(own).unlink(missing_ok=True)
             return self._log(UpdateResult(kind, "unavailable", version, current, None, str(exc)))
         except tuf_errors.RepositoryError as exc:
+            Path(own).unlink(missing_ok=True)
             return self._log(UpdateResult(kind, "rejected", version, current, _classify(exc),
                                           f"{type(exc).__name__}: {exc}"))
         return self._install(kind, version, Path(archive), state)
@@ -205,11 +274,15 @@ class UpdateClient:
         versions = self.var_dir / kind / "versions"
         versions.mkdir(parents=True, exist_ok=True)
         final = versions / version
-        tmp = versions / f".{version}.staging"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(tmp, filter="data")  # refuses absolute paths, "..", devices, links out
+        for stale in versions.glob(".*.staging*"):  # left by a check that died (checks are serial)
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(dir=versions, prefix=f".{version}.staging-"))  # this check's
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                tar.extractall(tmp, filter="data")  # refuses absolute paths, "..", devices, links
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         if final.exists():  # an earlier attempt of the same version: replace it
             shutil.rmtree(final)
         os.replace(tmp, final)

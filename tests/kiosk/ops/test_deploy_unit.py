@@ -5,6 +5,8 @@ from __future__ import annotations
 import configparser
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -28,7 +30,9 @@ def test_unit_is_notify_with_watchdog_and_always_restarts():
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 def test_systemd_analyze_verify_accepts_the_unit(tmp_path):
     unit = tmp_path / "kiosk.service"
-    unit.write_text(UNIT.read_text().replace("/opt/kiosk", str(ROOT)))
+    text = UNIT.read_text().replace("/opt/kiosk/slots/current", str(Path(sys.executable).parents[1]))
+    text = text.replace("/usr/lib/kiosk-terminal", str(ROOT / "kiosk" / "ops"))  # the slot guard
+    unit.write_text(text.replace("/opt/kiosk", str(ROOT)))
     done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr

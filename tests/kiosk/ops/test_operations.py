@@ -1,5 +1,7 @@
 """Operations without Qt: built from explicit parts (config, devices, client, outbox, a port
-onto the visit, a post-to-GUI callable), against the real central simulator process."""
+onto the visit, a post-to-GUI callable), against the real central simulator process for the
+government services and a real ``kiosk-fleet serve`` (tests/fixtures/fleet.py) for
+heartbeats and remote commands."""
 
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ from kiosk.catalog.services import Catalog
 from kiosk.config import load_config
 from kiosk.exit_codes import EXIT_RESTART
 from kiosk.ops.operations import Operations
-from kiosk.parts import Devices, build_sync, central_client
+from kiosk.parts import Devices, build_sync, central_client, fleet_client
 from offline_queue import Outbox
-from tests.fixtures.central import DEMO_TERMINAL
+from tests.fixtures.fleet import FleetService
 
 
 class Visits:
@@ -64,32 +66,51 @@ class Rig:
     exits: list[int]
 
 
+@dataclass
+class Fleet:
+    """The fleet service and this terminal's id in it."""
+
+    service: FleetService
+    terminal_id: str
+
+    def queue(self, command: str) -> str:
+        return self.service.queue(self.terminal_id, command)
+
+
 @pytest.fixture
-def rig(central_sim, tmp_path):
+def rig_and_fleet(central_sim, fleet_service, tmp_path):
     central_sim.reset()
-    config = load_config().replace(
+    config = fleet_service.enrol(load_config().replace(
         central={"url": central_sim.url},
         ops={"technician_state": str(tmp_path / "technician.json"), "heartbeat_interval": 3600},
-        outbox={"path": str(tmp_path / "outbox.sqlite")})
+        outbox={"path": str(tmp_path / "outbox.sqlite")}), tmp_path / "fleet.key")
     outbox = Outbox(tmp_path / "outbox.sqlite")
     visits, gui, exits = Visits(), Gui(), []
-    client = central_client(config, retries=0)
+    client, fleet = central_client(config, retries=0), fleet_client(config)
     ops = Operations(config=config, devices=Devices(), client=client, outbox=outbox,
                      sync=build_sync(config, outbox), updates=None, visits=visits,
-                     catalog=Catalog.load(), post=gui.post, exit_app=exits.append)
-    yield Rig(ops, visits, gui, exits)
+                     catalog=Catalog.load(), post=gui.post, exit_app=exits.append, fleet=fleet)
+    yield Rig(ops, visits, gui, exits), Fleet(fleet_service, config.fleet["terminal_id"])
     ops.stop()
     client.close()
+    if fleet is not None:
+        fleet.close()
     outbox.close()
     central_sim.reset()
 
 
-def queue_command(central_sim, command: str) -> dict:
-    return central_sim.admin(f"/_admin/terminals/{DEMO_TERMINAL}/commands", {"command": command})
+@pytest.fixture
+def rig(rig_and_fleet):
+    return rig_and_fleet[0]
 
 
-def test_a_command_changes_the_visit_only_through_the_gui_hop(rig, central_sim):
-    queue_command(central_sim, "maintenance_on")
+@pytest.fixture
+def fleet(rig_and_fleet):
+    return rig_and_fleet[1]
+
+
+def test_a_command_changes_the_visit_only_through_the_gui_hop(rig, fleet):
+    fleet.queue("maintenance_on")
     assert rig.ops.heartbeat.beat().commands == 1
     assert rig.ops.runner.run_pending() == 1
     assert rig.visits.maintenance is False  # nothing touched the visit from a worker
@@ -97,9 +118,9 @@ def test_a_command_changes_the_visit_only_through_the_gui_hop(rig, central_sim):
     assert rig.visits.maintenance is True
 
 
-def test_commands_wait_while_a_resident_is_mid_visit(rig, central_sim):
+def test_commands_wait_while_a_resident_is_mid_visit(rig, fleet):
     rig.visits.idle = False
-    queue_command(central_sim, "reload_catalog")
+    fleet.queue("reload_catalog")
     rig.ops.heartbeat.beat()
     assert rig.ops.runner.run_pending() == 0 and rig.ops.runner.pending == 1
     rig.visits.idle = True
@@ -109,15 +130,17 @@ def test_commands_wait_while_a_resident_is_mid_visit(rig, central_sim):
     assert rig.ops.heartbeat.payload()["versions"]["catalog"] == str(len(rig.ops.catalog))
 
 
-def test_restart_waits_until_central_has_the_ack(rig, central_sim):
-    queue_command(central_sim, "restart_app")
+def test_restart_waits_until_the_fleet_has_the_ack(rig, fleet):
+    cid = fleet.queue("restart_app")
     rig.ops.heartbeat.beat()
     rig.ops.runner.run_pending()
     rig.gui.run()
-    assert rig.exits == []  # acknowledged first, or central would send it again
-    rig.ops.heartbeat.beat()  # carries the ack
+    assert rig.exits == []  # acknowledged first, or the fleet would count it lost
+    assert fleet.service.command(fleet.terminal_id, cid)["status"] == "delivered"
+    rig.ops.heartbeat.beat()  # posts the ack first
     rig.gui.run()
     assert rig.exits == [EXIT_RESTART]
+    assert fleet.service.command(fleet.terminal_id, cid)["status"] == "done"
 
 
 def test_visits_are_counted_for_the_heartbeat(rig):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from fleet.repository_cli import main as kiosk_ops
 from kiosk.catalog.services import Catalog
-from kiosk.ops.repository_cli import main as kiosk_ops
 from kiosk.ops.updates import UpdateClient
 from kiosk.paths import SERVICES_DIR
 
