@@ -42,10 +42,18 @@ class Rule:
 
 @dataclass(frozen=True)
 class Table:
-    """A short result table; columns share the width, the last column is right-aligned."""
+    """A short result table. A value is never split: columns are taken by ``priority``
+    (lower first, default their order) while they fit the paper, and the rest are left off
+    with ``left_off`` printed under the table (``{columns}`` names them). Only columns marked
+    in ``wrap`` (free text) may break, at spaces or between CJK characters. ``align`` per
+    column; by default the last column is right-aligned."""
 
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    align: tuple[Align, ...] = ()
+    priority: tuple[int, ...] = ()
+    wrap: tuple[bool, ...] = ()
+    left_off: str = ""
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ class PrinterProfile:
     cutter: str = "partial"  # partial | full | none
     feed_before_cut: int = 4
     status: bool = True
+    presenter_status: int = 0  # n of the DLE EOT n that reports paper in the presenter; 0: none
     codepage: int = 0
     description: str = ""
 

@@ -52,6 +52,9 @@ def text_cells(text: str) -> int:
     return sum(char_cells(ch) for ch in text)
 
 
+_NO_LINE_START = set("、，。：；！？）」』】》〉,.:;!?)")  # closing punctuation (禁则)
+
+
 def wrap(text: str, width: int) -> list[str]:
     """Wrap to ``width`` cells; breaks at spaces for Latin words, anywhere between CJK."""
     if width <= 0:
@@ -66,6 +69,9 @@ def wrap(text: str, width: int) -> list[str]:
                 if ch != " " and cut > 0 and all(char_cells(c) == 1 for c in line[cut:]):
                     lines.append(line[:cut].rstrip())
                     line = line[cut + 1:]
+                elif ch in _NO_LINE_START and len(line) > 1 and char_cells(line[-1]) == 2:
+                    lines.append(line[:-1].rstrip())  # "、" never starts a line: take one along
+                    line = line[-1]
                 else:
                     lines.append(line.rstrip())
                     line = ""
@@ -99,36 +105,92 @@ def _pair_lines(pair: Pair, columns: int) -> list[PrintLine]:
     return out
 
 
+def _min_word_cells(text: str, cjk_breaks: bool = True) -> int:
+    """The narrowest a wrapped text can get: its longest Latin word, and one CJK character
+    (or, with ``cjk_breaks`` off, its longest CJK word: a short header reads better whole)."""
+    widths = [text_cells(word) if word.isascii() or not cjk_breaks
+              else max(char_cells(c) for c in word) for word in text.split()]
+    return max(widths, default=0)
+
+
+@dataclass(frozen=True)
+class TableFit:
+    """Which columns of a table a paper ``columns`` wide shows, and how wide each is."""
+
+    shown: tuple[int, ...]  # column indexes in their table order
+    widths: tuple[int, ...]  # cells per shown column
+    left_off: tuple[int, ...]  # columns that could not fit without splitting a value
+
+
+def fit_table(table: Table, columns: int, gap: int = 1) -> TableFit:
+    """Take columns by priority while their widest value fits whole; never split a value.
+    A header may wrap at its spaces (or between CJK characters), a value only when its
+    column is marked ``wrap``. The first column by priority is always shown."""
+    n = len(table.columns)
+    wraps = [bool(table.wrap[i]) if i < len(table.wrap) else False for i in range(n)]
+    values = [[r[i] if i < len(r) else "" for r in table.rows] for i in range(n)]
+    natural = [max([text_cells(table.columns[i])] + [text_cells(v) for v in values[i]])
+               for i in range(n)]
+    least = []
+    for i in range(n):
+        head = _min_word_cells(table.columns[i], cjk_breaks=False)
+        if wraps[i]:
+            least.append(max([head, min(natural[i], 8)] + [_min_word_cells(v) for v in values[i]]))
+        else:
+            least.append(max([head] + [text_cells(v) for v in values[i]]))
+    order = sorted(range(n), key=lambda i: (table.priority[i] if i < len(table.priority) else i, i))
+    chosen: list[int] = []
+    used = -gap
+    for i in order:
+        need = min(least[i], columns) if not chosen else least[i]
+        if used + gap + need <= columns:
+            chosen.append(i)
+            used += gap + need
+    widths = {i: min(least[i], columns) for i in chosen}
+    for i in sorted(chosen, key=order.index):  # spare room: whole headers, unwrapped text
+        spare = columns - (sum(widths.values()) + gap * (len(chosen) - 1))
+        widths[i] += max(0, min(spare, natural[i] - widths[i]))
+    shown = tuple(sorted(chosen))
+    spare = columns - (sum(widths.values()) + gap * (len(chosen) - 1))
+    for k, i in enumerate(shown):  # what is left spreads the columns across the paper
+        widths[i] += spare // len(shown) + (1 if k < spare % len(shown) else 0)
+    return TableFit(shown, tuple(widths[i] for i in shown),
+                    tuple(i for i in range(n) if i not in widths))
+
+
 def _table_lines(table: Table, columns: int) -> list[PrintLine]:
     n = len(table.columns)
     if n == 0:
         return []
     gap = 1
-    natural = [max([text_cells(table.columns[i])] + [text_cells(r[i]) for r in table.rows
-                                                     if i < len(r)]) for i in range(n)]
-    budget = columns - gap * (n - 1)
-    widths = list(natural)
-    while sum(widths) > budget:  # shrink the widest column until it fits
-        widest = max(range(n), key=lambda i: widths[i])
-        if widths[widest] <= 2:
-            break
-        widths[widest] -= 1
-    widths[-1] += max(0, budget - sum(widths))
+    fit = fit_table(table, columns, gap)
+    aligns: list[Align] = [table.align[i] if i < len(table.align) else
+                           ("right" if i == n - 1 and n > 1 else "left") for i in range(n)]
+    widths = dict(zip(fit.shown, fit.widths, strict=True))
 
-    def row_lines(cells: tuple[str, ...]) -> list[str]:
-        wrapped = [wrap(cells[i] if i < len(cells) else "", widths[i]) for i in range(n)]
-        height = max(len(w) for w in wrapped)
+    def row_lines(cells: tuple[str, ...], header: bool) -> list[str]:
+        wrapped = {}
+        for i in fit.shown:
+            text = cells[i] if i < len(cells) else ""
+            breakable = (header or (i < len(table.wrap) and table.wrap[i])
+                         or text_cells(text) > widths[i])  # wider than the paper itself
+            wrapped[i] = wrap(text, widths[i]) if breakable else [text]
+        height = max(len(w) for w in wrapped.values())
         out = []
         for k in range(height):
-            parts = [pad(wrapped[i][k] if k < len(wrapped[i]) else "", widths[i],
-                         "right" if i == n - 1 and n > 1 else "left") for i in range(n)]
+            parts = [pad(wrapped[i][k] if k < len(wrapped[i]) else "", widths[i], aligns[i])
+                     for i in fit.shown]
             out.append((" " * gap).join(parts).rstrip())
         return out
 
-    lines = [PrintLine(t, bold=True) for t in row_lines(table.columns)]
+    lines = [PrintLine(t, bold=True) for t in row_lines(table.columns, True)]
     lines.append(PrintLine("-" * columns))
     for row in table.rows:
-        lines += [PrintLine(t) for t in row_lines(row)]
+        lines += [PrintLine(t) for t in row_lines(row, False)]
+    if fit.left_off and table.left_off:
+        sep = ", " if table.left_off.isascii() else "、"
+        names = sep.join(table.columns[i] for i in fit.left_off)
+        lines += [PrintLine(part) for part in wrap(table.left_off.format(columns=names), columns)]
     return lines
 
 

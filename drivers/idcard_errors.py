@@ -108,3 +108,10 @@ class CardExpired(IdCardError):
         super().__init__(f"card expired on {valid_until}", native=valid_until)
         self.valid_until = valid_until
         self.identity = identity
+
+
+class FingerprintUnavailable(IdCardError):
+    """No fingerprint data to hand over: the reader has no ``30 10`` command
+    (``no_fingerprint_command``) or the card carries none (``no_fingerprint``)."""
+
+    fault = "no_fingerprint"

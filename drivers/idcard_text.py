@@ -2,7 +2,11 @@
 
 Offsets are byte offsets into the UCS-2LE text; the type flag at 248–249 tells the kinds
 apart ('J' residence permit for Hong Kong/Macau/Taiwan residents, 'I' foreigner's permanent
-residence card, anything else the resident ID card). A number failing its check digit, an
+residence card of 2017, 'Y' its 2023 edition, anything else the resident ID card). The 2023
+edition carries an 18-digit GB 11643 number beginning with 9 where the resident card has its
+number (so it passes the same check), the nationality after the birth date and the
+renewal count (换证次数); our layout of it is read from the public descriptions and to be
+checked against a real card (``/work/shared/READERS.md``). A number failing its check digit, an
 unreadable date or sex code is a misread and raises instead of becoming an identity.
 """
 
@@ -31,6 +35,11 @@ FOREIGN_FIELDS = {
     "name": (158, 188), "valid_from": (188, 204), "valid_until": (204, 220),
     "birth": (220, 236), "version": (236, 240), "authority": (240, 248),
 }
+FOREIGN_2023_FIELDS = {
+    "name_en": (0, 120), "sex": (120, 122), "id_number": (122, 158), "name": (158, 188),
+    "valid_from": (188, 204), "valid_until": (204, 220), "birth": (220, 236),
+    "nationality": (236, 242), "issue_count": (242, 246),
+}
 TYPE_FLAG = (248, 250)
 _OLD_FOREIGN_NUMBER = re.compile(r"[A-Z]{3}[0-9]{12}")
 _GB11643_SHAPE = re.compile(r"[0-9]{17}[0-9Xx]")  # ASCII only: "²".isdigit() is True
@@ -48,7 +57,13 @@ def _field(text: bytes, span: tuple[int, int]) -> str:
 def card_kind(text: bytes) -> str:
     """``resident`` | ``hmt_residence`` | ``foreign_permanent`` from the type flag."""
     flag = _field(text, TYPE_FLAG)
-    return {"J": "hmt_residence", "I": "foreign_permanent"}.get(flag, "resident")
+    return {"J": "hmt_residence", "I": "foreign_permanent", "Y": "foreign_permanent"}.get(
+        flag, "resident")
+
+
+def card_edition(text: bytes) -> str | None:
+    """``2023`` for the new foreigner's card ('Y'), ``2017`` for the older one ('I')."""
+    return {"I": "2017", "Y": "2023"}.get(_field(text, TYPE_FLAG))
 
 
 def _date(raw: str, what: str) -> str:
@@ -93,7 +108,9 @@ def parse_card_text(text: bytes, photo_wlt: bytes | None = None, *,
         raise CardDataError(f"card text is {len(text)} bytes, expected {TEXT_BYTES}",
                             native=len(text))
     kind = card_kind(text)
-    if kind == "foreign_permanent":
+    if kind == "foreign_permanent" and card_edition(text) == "2023":
+        identity = _parse_foreign_2023(text, photo_wlt)
+    elif kind == "foreign_permanent":
         identity = _parse_foreign(text, photo_wlt)
     else:
         identity = _parse_resident(text, photo_wlt, kind)
@@ -152,6 +169,38 @@ def _parse_foreign(text: bytes, photo_wlt: bytes | None) -> Identity:
         authority=f["authority"] or None,
         valid_from=_date(f["valid_from"], "valid-from date"),
         valid_until=_valid_until(f["valid_until"]),
+        photo_wlt=photo_wlt,
+        card_edition="2017",
+        source="id_card",
+    )
+
+
+def _issue_count(raw: str) -> int | None:
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]+", raw):
+        raise CardDataError("issue count is not a number")
+    return int(raw)
+
+
+def _parse_foreign_2023(text: bytes, photo_wlt: bytes | None) -> Identity:
+    f = {key: _field(text, span) for key, span in FOREIGN_2023_FIELDS.items()}
+    number = _check_number(_need(f["id_number"], "permit number"))
+    if not number.startswith("9"):  # a 'Y' card with a resident's number is a misread
+        raise InvalidIdNumber("2023 permit number does not begin with 9",
+                              native=mask_id_number(number))
+    return Identity(
+        card_type="foreign_permanent",
+        name=_need(f["name"] or f["name_en"], "name"),
+        name_en=f["name_en"] or None,
+        id_number=number,
+        sex=_sex(f["sex"]),
+        birth_date=_date(f["birth"], "birth date"),
+        nationality=f["nationality"] or None,
+        valid_from=_date(f["valid_from"], "valid-from date"),
+        valid_until=_valid_until(f["valid_until"]),
+        issue_count=_issue_count(f["issue_count"]),
+        card_edition="2023",
         photo_wlt=photo_wlt,
         source="id_card",
     )

@@ -67,8 +67,9 @@ class Identity:
     pass_number: str | None = None
     issue_count: int | None = None
     card_number: str | None = None  # social-security card number
+    card_edition: str | None = None  # foreigner's card: "2017" ('I') or "2023" ('Y')
     photo_wlt: bytes | None = field(default=None, compare=False)
-    source: str = "id_card"  # "id_card" | "ss_card" | "typed"
+    source: str = "id_card"  # "id_card" | "ss_card" | "typed" | "app_code" (a phone's code)
 
     def __repr__(self) -> str:
         return f"Identity({self.card_type}, {mask_id_number(self.id_number)})"

@@ -4,6 +4,15 @@ Every job is checked before (a printer known to be out of paper, open or offline
 starts one) and after (paper ran out or the cover opened mid-way → the job failed, with
 the reason). Jobs carry an id; a second call with the same id prints nothing and answers
 ``duplicate`` — a double tap never prints two tickets.
+
+Kiosk printers with a presenter (bezel) hold the cut receipt in their mouth until it is
+taken. ESC/POS has no vendor-neutral bit for that: DLE EOT 1/2/4 leave no bit free (their
+fixed bits are 0xx1xx10 and 4's free bits are the roll sensors), so kiosk models answer it
+on an extra real-time status byte, the way Epson's DLE EOT 8 peeler status reports a label
+"waiting to be removed". A profile with ``presenter_status = n`` (``80mm-kiosk``: n = 5)
+makes every status question also ask DLE EOT n and read **bit 2 (0x04) = paper in the
+presenter**, with the same fixed bits; a model whose manual names another n sets it there.
+A change is announced as ``receipt_presented`` / ``receipt_taken``.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ import logging
 import socket
 import threading
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Protocol, TypeGuard
@@ -28,8 +38,8 @@ DLE_EOT = b"\x10\x04"
 STATUS_QUERY = DLE_EOT + b"\x01" + DLE_EOT + b"\x02" + DLE_EOT + b"\x04"
 CHUNK = 4096
 
-__all__ = ["PrintResult", "PrinterError", "PrinterProfile", "ReceiptPrinter", "decode_status",
-           "load_profile"]
+__all__ = ["PrintResult", "PrinterError", "PrinterProfile", "ReceiptPrinter", "decode_presenter",
+           "decode_status", "load_profile"]
 
 
 class _Transport(Protocol):
@@ -113,6 +123,16 @@ def decode_status(online: int, cause: int, paper: int) -> tuple[str | None, str]
     return None, ""
 
 
+PRESENTER_PAPER = 0x04  # bit 2 of the presenter status byte: a receipt waits in the mouth
+
+
+def decode_presenter(byte: int) -> bool:
+    """The presenter status byte → is a receipt waiting to be taken? (fixed bits checked)."""
+    if byte & 0x93 != 0x12:
+        raise PrinterError(f"malformed presenter status byte 0x{byte:02x}", fault="protocol")
+    return bool(byte & PRESENTER_PAPER)
+
+
 @dataclass(frozen=True)
 class PrintResult:
     job_id: str
@@ -139,6 +159,7 @@ class ReceiptPrinter(Device):
         self._done: dict[str, PrintResult] = {}
         self._wanted = False  # open() was called and close() not: reconnect when lost
         self.sim_output = bytearray()  # what a ``sim`` printer received
+        self.receipt_waiting = False  # the presenter holds a receipt (profiles with a presenter)
         if journal is not None and journal.exists():
             for line in journal.read_text(encoding="utf-8").splitlines():
                 if line.strip():
@@ -201,6 +222,12 @@ class ReceiptPrinter(Device):
         self._printer = dev
         log.info("%s: connected to %s (profile %s)", self.name, self.uri, self.profile.name)
 
+    def on_receipt_presented(self, callback: Callable[[], None]) -> None:
+        self.subscribe("receipt_presented", callback)
+
+    def on_receipt_taken(self, callback: Callable[[], None]) -> None:
+        self.subscribe("receipt_taken", callback)
+
     # -- status ------------------------------------------------------------------------------
     def status(self) -> DeviceStatus:
         """Ask the printer now (DLE EOT); a printer that does not answer is offline."""
@@ -227,17 +254,32 @@ class ReceiptPrinter(Device):
         printer = self._printer
         if not self.profile.status or not _answers_status(printer):
             return None, ""  # file and sim printers cannot answer: assume ready
+        presenter = self.profile.presenter_status
+        query = STATUS_QUERY + (DLE_EOT + bytes([presenter]) if presenter else b"")
+        want = 4 if presenter else 3
         try:
             self._drain(printer.device)
-            printer._raw(STATUS_QUERY)
-            answer = self._read_exact(printer.device, 3)
+            printer._raw(query)
+            answer = self._read_exact(printer.device, want)
         except (OSError, TimeoutError) as exc:
             self._drop()
             return "offline", f"no status answer ({type(exc).__name__})"
-        if len(answer) < 3:
+        if len(answer) < want:
             self._drop()
             return "offline", "no status answer"
-        return decode_status(*answer)
+        if presenter:
+            try:
+                self._presenter_seen(decode_presenter(answer[3]))
+            except PrinterError as exc:
+                return "protocol", str(exc)
+        return decode_status(*answer[:3])
+
+    def _presenter_seen(self, waiting: bool) -> None:
+        if waiting == self.receipt_waiting:
+            return
+        self.receipt_waiting = waiting
+        log.info("%s: receipt %s", self.name, "waiting in the presenter" if waiting else "taken")
+        self._emit("receipt_presented" if waiting else "receipt_taken")
 
     def _read_exact(self, dev: socket.socket | _SerialPort, n: int) -> bytes:
         data = b""

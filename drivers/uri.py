@@ -1,5 +1,6 @@
 """Device URIs from config: ``serial:///dev/ttyUSB0?baud=115200``, ``tcp://host:9100``,
-``pcsc://reader-name``, ``cups://queue``, ``camera://0``, ``usb://0x0416:0x5011``, ``sim``."""
+``pcsc://reader-name``, ``cups://queue``, ``camera://0``, ``usb://0x0416:0x5011``, ``sim``;
+ID-card readers also ``hid://261a:0007``, ``sdk://sdtapi?lib=…`` (and ``auto``, not a URI)."""
 
 from __future__ import annotations
 

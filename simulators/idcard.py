@@ -9,7 +9,9 @@ implementation keeps the driver honest. Control lines on stdin while it runs::
     fault NAME | fault none             bad_checksum truncate no_card garbage slow silent sam_error
                                         flicker (every other find misses a placed card)
 
-Each control line is answered on stdout with ``ok …`` or ``error …``.
+Each control line is answered on stdout with ``ok …`` or ``error …``. When the host closes the
+port the simulator prints ``hangup`` (and drops what it was still sending), so a test can see
+that a client really let go of the line.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import tty
 CARDS_DIR = pathlib.Path(__file__).with_name("cards")
 PREAMBLE = b"\xaa\xaa\xaa\x96\x69"
 FAULTS = ("bad_checksum", "truncate", "no_card", "garbage", "slow", "silent", "sam_error",
-          "flicker")
+          "flicker", "no_fingerprint_command")
 GARBAGE = b"\x00\x13\xffNOISE\r\n\xaa\xaa\x96"  # ends like half a preamble, to test resync
 SAM_ID = bytes.fromhex("0501000000000000000000000000002a")
 
@@ -62,6 +64,20 @@ def card_text(card: dict) -> bytes:
     text = bytearray(" ".encode("utf-16-le") * 128)
     sex = {"male": "1", "female": "2"}.get(card.get("sex") or "", card.get("sex") or "")
     kind = card.get("card_type", "resident")
+    if kind == "foreign_permanent" and card.get("card_edition") == "2023":
+        # the 2023 edition ('Y'): an 18-digit number beginning with 9 where the resident's is
+        _put(text, 0, 120, card.get("name_en"))
+        _put(text, 120, 122, sex)
+        _put(text, 122, 158, card["id_number"])
+        _put(text, 158, 188, card.get("name"))
+        _put(text, 188, 204, _ymd(card.get("valid_from")))
+        _put(text, 204, 220, _ymd(card.get("valid_until"), long_term=True))
+        _put(text, 220, 236, _ymd(card.get("birth_date")))
+        _put(text, 236, 242, card.get("nationality"))
+        count = card.get("issue_count")
+        _put(text, 242, 246, f"{count:02d}" if count is not None else "")
+        _put(text, 248, 250, "Y")
+        return bytes(text)
     if kind == "foreign_permanent":
         _put(text, 0, 120, card.get("name_en"))
         _put(text, 120, 122, sex)
@@ -99,6 +115,15 @@ def card_photo(card: dict) -> bytes:
         return base64.b64decode(card["photo_wlt"])
     seed = hashlib.sha256(card["id_number"].encode()).digest()
     return (b"WLT-SYNTHETIC" + seed * 40)[:1024]
+
+
+def card_fingerprint(card: dict) -> bytes:
+    """1024 synthetic fingerprint bytes for a card marked ``"fingerprint": true``; zeros
+    (none recorded) otherwise, as most cards answer."""
+    if not card.get("fingerprint"):
+        return bytes(1024)
+    seed = hashlib.sha256(b"fingerprint|" + card["id_number"].encode()).digest()
+    return (b"FP-SYNTHETIC" + seed * 40)[:1024]
 
 
 def load_card(name_or_path: str) -> dict:
@@ -173,6 +198,8 @@ class SamSimulator:
             return frame(b"\x00\x00\x9f" + bytes(4)) if present else frame(b"\x00\x00\x80")
         if command == b"\x20\x02":
             return frame(b"\x00\x00\x90" + bytes(8)) if present else frame(b"\x00\x00\x81")
+        if command == b"\x30\x10" and fault == "no_fingerprint_command":
+            return frame(b"\x00\x00\x21")
         if command in (b"\x30\x01", b"\x30\x10"):
             if not present:
                 return frame(b"\x00\x00\x41")
@@ -180,13 +207,16 @@ class SamSimulator:
             if command == b"\x30\x01":
                 data = b"\x01\x00\x04\x00" + text + photo
             else:
-                data = b"\x01\x00\x04\x00\x04\x00" + text + photo + bytes(1024)
+                data = b"\x01\x00\x04\x00\x04\x00" + text + photo + card_fingerprint(card)
             return frame(b"\x00\x00\x90" + data)
         return frame(b"\x00\x00\x21")
 
 
 class PtyPort:
-    """The master side of a raw pty; writes paced at the baud rate when asked."""
+    """The master side of a raw pty; writes paced at the baud rate when asked.
+
+    Our own slave fd keeps the pty alive until the first host speaks; then it is closed, so
+    the host closing its end shows here as POLLHUP (:meth:`hung_up`), as DCD drop would."""
 
     def __init__(self, baud: int, pace: bool) -> None:
         self.master, self.slave = os.openpty()
@@ -195,10 +225,34 @@ class PtyPort:
         os.set_blocking(self.master, False)
         self.path = os.ttyname(self.slave)
         self.baud, self.pace = baud, pace
+        self._own_slave = True
 
-    def wire_delay(self, nbytes: int) -> None:
-        if self.pace:
-            time.sleep(nbytes * 10 / self.baud)
+    def host_spoke(self) -> None:
+        """A host has the port open: from now on its close is a hang-up we can see."""
+        if self._own_slave:
+            self._own_slave = False
+            os.close(self.slave)
+
+    def hung_up(self) -> bool:
+        if self._own_slave:
+            return False
+        poller = select.poll()
+        poller.register(self.master, select.POLLIN)
+        return any(events & select.POLLHUP for _, events in poller.poll(0))
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep ``seconds`` of wire time; False (at once) when the host hangs up meanwhile."""
+        end = time.monotonic() + seconds
+        while True:
+            if self.hung_up():
+                return False
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return True
+            time.sleep(min(remaining, 0.02))
+
+    def wire_delay(self, nbytes: int) -> bool:
+        return self._wait(nbytes * 10 / self.baud) if self.pace else True
 
     def send(self, data: bytes, *, chunk: int = 16, gap: float = 0.0) -> None:
         start = time.monotonic()
@@ -206,7 +260,8 @@ class PtyPort:
             piece = data[offset:offset + chunk]
             if self.pace:
                 due = start + (offset + len(piece)) * 10 / self.baud
-                time.sleep(max(0.0, due - time.monotonic()))
+                if not self._wait(due - time.monotonic()):
+                    return
             elif gap:
                 time.sleep(gap)
             self._write_all(piece)
@@ -220,6 +275,8 @@ class PtyPort:
                 data = data[os.write(self.master, data):]
             except BlockingIOError:
                 continue
+            except OSError:  # the host hung up mid-reply
+                return
 
     def close(self) -> None:
         for fd in (self.master, self.slave):
@@ -231,20 +288,30 @@ class PtyPort:
 
 def serve(port: PtyPort, sam: SamSimulator, stop: threading.Event) -> None:
     buffer = bytearray()
+    connected = False
     while not stop.is_set():
+        if connected and port.hung_up():
+            connected = False
+            buffer.clear()
+            print("hangup", flush=True)
         readable, _, _ = select.select([port.master], [], [], 0.1)
         if not readable:
             continue
         try:
-            buffer += os.read(port.master, 4096)
+            data = os.read(port.master, 4096)
         except (BlockingIOError, InterruptedError):
             continue
         except OSError:  # EIO: no slave open at the moment
             time.sleep(0.05)
             continue
+        buffer += data
+        if data:
+            connected = True
+            port.host_spoke()
         while (request := take_request(buffer)) is not None:
             body, ok = request
-            port.wire_delay(len(body or b"") + 8)
+            if not port.wire_delay(len(body or b"") + 8):
+                break
             reply = sam.answer(body, ok)
             fault = sam.fault
             if fault == "silent":

@@ -9,9 +9,12 @@ File layout (see ``config/services/rs.toml``)::
 
     [department]            id, names{zh_CN,zh_HK,en}, icon, order
     [[services]]            id, names, keywords, auth, call, offline, hours, minutes, hot,
-                            what_you_need, print{receipt?, a4?}
+                            what_you_need, print{receipt?, a4?}, app_code?
+                            (auth "app_code": the phone's identity code only; app_code = true
+                            beside auth "id_card"/"id_card+face": the code instead of the card)
     [[services.inputs]]     name, kind, labels, errors, required, + kind options
-    [services.result]       kind, [[services.result.columns]] key, titles, format[, values]
+    [services.result]       kind, [[services.result.columns]] key, titles, format[, values,
+                            total (an amount summed), priority (receipt order)]
 
 Pinyin and initials for search are generated at load with ``pypinyin`` (not stored), so a
 new entry only needs its Chinese name.
@@ -38,7 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CACHE_DIR = _VAR_CACHE / "catalog"
 LANGS = ("zh_CN", "zh_HK", "en")
-AUTH_KINDS = ("none", "id_card", "id_card+face", "ss_card+pin")
+AUTH_KINDS = ("none", "id_card", "id_card+face", "ss_card+pin", "app_code")
+# ``app_code = true`` beside a card: the phone's code (网络身份码) is accepted instead of it
+APP_CODE_BESIDE = ("id_card", "id_card+face")
 CALL_KINDS = ("query", "submit", "document", "ticket", "appointment", "evaluation")
 RESULT_KINDS = ("table", "key_value", "timeline", "document", "ticket")
 COLUMN_FORMATS = ("text", "date", "datetime", "month", "money", "number", "status", "percent")
@@ -50,7 +55,8 @@ _ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 _HOURS = re.compile(r"^([01]\d|2[0-4]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
 _DAYS = ("mon-sun", "mon-fri", "mon-sat")
 _FIELD_OPTIONS = ("min", "max", "pattern", "max_days", "max_months", "min_len", "max_len",
-                  "options", "past_only", "future_only", "placeholder")
+                  "options", "past_only", "future_only", "placeholder", "script")
+SCRIPTS = ("chinese", "latin")  # what a text field takes: Chinese gets handwriting and pinyin
 
 
 class CatalogError(Exception):
@@ -79,6 +85,8 @@ class Column:
     titles: dict[str, str]
     format: str
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # status code -> texts
+    total: bool = False  # an amount summed on screen and paper ("合计")
+    priority: int | None = None  # receipt order of importance (lower first); None: its position
 
     def title(self, lang: str) -> str:
         return self.titles.get(lang) or self.titles["zh_CN"]
@@ -98,6 +106,11 @@ class InputField:
     errors: dict[str, str]
     required: bool = True
     options: dict[str, object] = field(default_factory=dict)  # kind options: min, max, pattern …
+
+    @property
+    def script(self) -> str:
+        """``chinese`` for text a resident writes in characters (留言内容), else ``latin``."""
+        return str(self.options.get("script", "latin"))
 
     def label(self, lang: str) -> str:
         return self.labels.get(lang) or self.labels["zh_CN"]
@@ -140,10 +153,16 @@ class Service:
     what_you_need: dict[str, str]
     minutes: int
     hot: bool = False
+    app_code: bool = False  # the phone's code is accepted beside the card (auth id_card…)
     order: int = 0  # position in the department file: the order tiles are shown
 
     def name(self, lang: str) -> str:
         return self.names.get(lang) or self.names["zh_CN"]
+
+    @property
+    def accepts_app_code(self) -> bool:
+        """May the resident identify with the code their phone shows?"""
+        return self.auth == "app_code" or self.app_code
 
     def to_json(self) -> dict[str, object]:
         """The ``kiosk catalog --json`` form (also what technicians diff between versions)."""
@@ -157,7 +176,7 @@ class Service:
                                    for c in self.result.columns]},
             "print": {"receipt": self.print_receipt, "a4": self.print_a4},
             "offline": self.offline, "hours": str(self.hours), "minutes": self.minutes,
-            "what_you_need": self.what_you_need, "hot": self.hot,
+            "what_you_need": self.what_you_need, "hot": self.hot, "app_code": self.app_code,
         }
 
 
@@ -205,7 +224,7 @@ class _Checker:
 
 
 _SERVICE_KEYS = ("id", "names", "keywords", "auth", "inputs", "call", "result", "print",
-                 "offline", "hours", "days", "what_you_need", "minutes", "hot")
+                 "offline", "hours", "days", "what_you_need", "minutes", "hot", "app_code")
 
 
 def _parse_input(chk: _Checker, raw: object, index: int) -> InputField:
@@ -226,6 +245,8 @@ def _parse_input(chk: _Checker, raw: object, index: int) -> InputField:
             if not isinstance(opt, dict) or not isinstance(opt.get("value"), str):
                 raise chk.fail(f"{path}options[{i}].value", "missing")
             chk.texts(opt, "labels", path=f"{path}options[{i}].")
+    if "script" in options and (kind != "text" or options["script"] not in SCRIPTS):
+        raise chk.fail(path + "script", f"a text field's script is one of {', '.join(SCRIPTS)}")
     if "pattern" in options:
         try:
             re.compile(options["pattern"])
@@ -247,14 +268,19 @@ def _parse_result(chk: _Checker, raw: object) -> ResultSpec:
         path = f"result.columns[{i}]."
         if not isinstance(col, dict):
             raise chk.fail(path[:-1], "must be a table")
-        chk.no_unknown(col, ("key", "titles", "format", "values"), path)
+        chk.no_unknown(col, ("key", "titles", "format", "values", "total", "priority"), path)
         fmt = chk.get(col, "format", str, path=path, allowed=COLUMN_FORMATS)
         values: dict[str, dict[str, str]] = {}
         if fmt == "status":
             raw_values = chk.get(col, "values", dict, path=path)
             values = {code: chk.texts(raw_values, code, path=path + "values.") for code in raw_values}
+        total = chk.get(col, "total", bool, path=path, default=False)
+        if total and fmt not in ("money", "number"):
+            raise chk.fail(path + "total", "only a money or number column can be totalled")
+        priority = chk.get(col, "priority", int, path=path, default=None)
         columns.append(Column(key=chk.get(col, "key", str, path=path),
-                              titles=chk.texts(col, "titles", path=path), format=fmt, values=values))
+                              titles=chk.texts(col, "titles", path=path), format=fmt, values=values,
+                              total=total, priority=priority))
     if kind in ("table", "key_value", "timeline") and not columns:
         raise chk.fail("result.columns", f"a {kind} result needs columns")
     if kind == "timeline" and len(columns) < 2:
@@ -293,9 +319,14 @@ def _parse_service(file: str, raw: object, department: str, order: int) -> Servi
     call = chk.get(raw, "call", str, allowed=CALL_KINDS)
     if result.kind == "document" and not a4:
         raise chk.fail("print.a4", "a document result needs an A4 template")
+    auth = chk.get(raw, "auth", str, allowed=AUTH_KINDS)
+    app_code = chk.get(raw, "app_code", bool, default=False)
+    if app_code and auth not in APP_CODE_BESIDE:
+        raise chk.fail("app_code", f"the phone's code stands in for an ID card: auth must be "
+                       f"{' or '.join(APP_CODE_BESIDE)}, not {auth}")
     return Service(
         id=sid, department=department, names=chk.texts(raw, "names"), keywords=list(keywords),
-        auth=chk.get(raw, "auth", str, allowed=AUTH_KINDS), inputs=inputs, call=call,
+        auth=auth, app_code=app_code, inputs=inputs, call=call,
         result=result, print_receipt=receipt, print_a4=a4,
         offline=chk.get(raw, "offline", str, allowed=OFFLINE_KINDS),
         hours=Hours(hours_text[:5], hours_text[6:], chk.get(raw, "days", str, default="mon-sun",

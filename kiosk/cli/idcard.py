@@ -61,10 +61,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"kiosk idcard: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.info:
+        return _info(reader)
     try:
         identity = reader.read_once(args.timeout)
-    except CardTimeout:
-        print(f"kiosk idcard: no card within {args.timeout:g} s", file=sys.stderr)
+    except CardTimeout as exc:  # the reader may still be talking: say where time ran out
+        print(f"kiosk idcard: timeout: no card read within {args.timeout:g} s ({exc})",
+              file=sys.stderr)
         return EXIT_TIMEOUT
     except IdCardError as exc:
         print(f"kiosk idcard: {exc.fault}: {exc}", file=sys.stderr)
@@ -76,11 +79,27 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _info(reader: IdCardReader) -> int:
+    """Which reader, on which transport, its SAM id and the photo decoder; no card needed."""
+    info = reader.diagnostics()
+    print(f"reader:      {info['reader']}")
+    print(f"transport:   {info['transport']}")
+    print(f"SAM id:      {info['sam_id'] or 'not read (' + str(info.get('sam_error')) + ')'}")
+    print(f"photo:       {info['photo_decoder']}")
+    not_used = info.get("not_used")
+    for line in not_used if isinstance(not_used, list) else []:
+        print(f"not used:    {line}")
+    return EXIT_OK if info["sam_id"] else EXIT_DEVICE
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("idcard", help="read one ID card from the GA 467 reader",
                                    description=__doc__.splitlines()[0])
     parser.add_argument("--uri", required=True,
-                        help='reader URI, e.g. "serial:///dev/ttyUSB0?baud=115200"')
+                        help='reader URI, e.g. "serial:///dev/ttyUSB0?baud=115200", '
+                             '"usb://0400:c35a", "hid://261a:0007", "sdk://sdtapi?lib=…" or "auto"')
+    parser.add_argument("--info", action="store_true",
+                        help="show the reader found, its transport, SAM id and photo decoder")
     parser.add_argument("--json", action="store_true",
                         help="print the full record as JSON (personal data: handle with care)")
     parser.add_argument("--timeout", type=float, default=30.0,

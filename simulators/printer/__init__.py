@@ -2,7 +2,8 @@
 
 TCP mode listens like a printer's raw port 9100 (``--pty``: a serial printer on a
 pseudo-terminal, its path printed as the address) and answers DLE EOT with the configured
-paper/cover state; stdin takes ``paper ok|near_end|out`` and ``cover open|closed``. File
+paper/cover state; stdin takes ``paper ok|near_end|out``, ``cover open|closed`` and, with
+``--presenter`` (a kiosk printer holding each receipt in its mouth), ``receipt taken``. File
 mode (``--input FILE``) decodes captured bytes into the same job files and exits.
 """
 
@@ -27,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dots", type=int, default=576, help="paper width in dots (576 = 80 mm)")
     p.add_argument("--pty", action="store_true",
                    help="serial mode: serve on a new pseudo-terminal and print its path")
+    p.add_argument("--presenter", action="store_true",
+                   help="kiosk printer: each cut receipt waits in the presenter until "
+                        "'receipt taken' on stdin (DLE EOT 5 bit 2)")
     p.add_argument("--input", type=Path, default=None,
                    help="file mode: decode this captured byte stream and exit")
     p.set_defaults(func=run)
@@ -38,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="printer-sim %(levelname)s %(message)s")
     sim = SimPrinter(args.out, paper=args.paper, cover=args.cover,
-                     fail_after=args.fail_after, dots=args.dots)
+                     fail_after=args.fail_after, dots=args.dots, presenter=args.presenter)
     if args.input is not None:
         chunks = [args.input.read_bytes()]
         sim.run_stream(lambda: chunks.pop() if chunks else b"", lambda data: None)

@@ -1,4 +1,8 @@
-"""The simulated printer: paper and cover state, DLE EOT answers, one job file set per job."""
+"""The simulated printer: paper and cover state, DLE EOT answers, one job file set per job.
+
+With ``presenter`` on it is a kiosk printer whose presenter holds each cut receipt until
+``receipt taken`` is said on stdin; DLE EOT 5 answers bit 2 (0x04) while one waits, as the
+``80mm-kiosk`` profile expects (a printer without presenter ignores DLE EOT 5)."""
 
 from __future__ import annotations
 
@@ -30,13 +34,15 @@ class SimPrinter:
     """Printer state shared by every connection; jobs are numbered across connections."""
 
     def __init__(self, out_dir: Path, *, paper: str = "ok", cover: str = "closed",
-                 fail_after: int | None = None, dots: int = 576) -> None:
+                 fail_after: int | None = None, dots: int = 576, presenter: bool = False) -> None:
         self.out_dir = out_dir
         self.paper = paper
         self.cover = cover
         self.fail_after = fail_after
         self.dots = dots
         self.printed = 0  # lines printed since start, for --fail-after
+        self.presenter = presenter
+        self.receipt_in_mouth = False  # a cut receipt waits in the presenter
         self._lock = threading.Lock()
         self._job_no = 0
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -45,9 +51,13 @@ class SimPrinter:
     def stopped(self) -> bool:
         return self.paper == "out" or self.cover == "open"
 
-    def status_byte(self, n: int) -> int:
-        """The answer to DLE EOT n, bit by bit as in the ESC/POS reference."""
+    def status_byte(self, n: int) -> int | None:
+        """The answer to DLE EOT n, bit by bit as in the ESC/POS reference (None: no answer)."""
         byte = 0x12
+        if n == 5:
+            if not self.presenter:
+                return None
+            return byte | (0x04 if self.receipt_in_mouth else 0)
         if n == 1 and self.stopped():
             byte |= 0x08  # offline
         elif n == 2:
@@ -63,25 +73,35 @@ class SimPrinter:
         return byte
 
     def control(self, line: str) -> str:
-        """Stdin control: ``paper ok|near_end|out`` or ``cover open|closed``."""
+        """Stdin control: ``paper ok|near_end|out``, ``cover open|closed``, ``receipt taken``."""
         words = line.split()
-        if len(words) == 2 and words[0] == "paper" and words[1] in PAPER_STATES:
+        if words == ["receipt", "taken"]:
+            self.receipt_in_mouth = False
+        elif len(words) == 2 and words[0] == "paper" and words[1] in PAPER_STATES:
             self.paper = words[1]
         elif len(words) == 2 and words[0] == "cover" and words[1] in ("open", "closed"):
             self.cover = words[1]
         else:
             return f"error: unknown control {line.strip()!r}"
-        return f"ok paper={self.paper} cover={self.cover}"
+        mouth = f" receipt={'waiting' if self.receipt_in_mouth else 'none'}" if self.presenter else ""
+        return f"ok paper={self.paper} cover={self.cover}{mouth}"
 
     # -- jobs ----------------------------------------------------------------------------
     def run_stream(self, read, write) -> None:
         """Decode one connection (``read()`` → bytes, b"" at end) until it closes."""
         job = _Job()
 
-        def answer(n: int) -> None:
-            write(bytes([self.status_byte(n)]))
+        asked: list[int] = []  # DLE EOT n seen in this chunk: answered once its jobs are taken
+        # in, so a question sent right after a job sees that job's cut (and presenter)
 
-        decoder = EscPosDecoder(on_status_request=answer)
+        def answer_asked() -> None:
+            for n in asked:
+                byte = self.status_byte(n)
+                if byte is not None:
+                    write(bytes([byte]))
+            asked.clear()
+
+        decoder = EscPosDecoder(on_status_request=asked.append)
         start = 0
         while True:
             data = read()
@@ -101,10 +121,13 @@ class SimPrinter:
                     start = item.end
                     if not job.failed:
                         job.items.append(item)
+                        if self.presenter:  # the cut receipt waits in the mouth
+                            self.receipt_in_mouth = True
                     self._finish(job)
                     job = _Job()
                     continue
                 self._accept(job, item)
+            answer_asked()
         decoder.flush_line()
         for item in decoder.take():
             if not isinstance(item, (Init, Cut)):

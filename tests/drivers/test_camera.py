@@ -149,6 +149,7 @@ def test_close_stops_the_thread_and_goes_offline(short_clip):
     assert rec.frames.empty() and cam.frames_delivered == delivered
 
 
+@pytest.mark.expected_errors(r"camera: listener for 'frame' failed")
 def test_a_failing_frame_listener_does_not_stop_the_preview(opened):
     cam = Camera("sim?fps=100")
     cam.on_frame(lambda frame: 1 / 0)

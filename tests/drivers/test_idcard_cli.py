@@ -6,16 +6,17 @@ import base64
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
 from kiosk.cli.idcard import JSON_KEYS
-from tests.fixtures.idcard import card_path
+from tests.fixtures.idcard import IdCardSim, card_path
 
 
 def kiosk_idcard(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "kiosk.cli", "idcard", *args],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=40)
 
 
 @pytest.mark.parametrize("card", ["resident", "resident_longterm", "hmt_residence",
@@ -76,3 +77,39 @@ def test_expired_card_exits_4_with_the_date(idcard_sim):
     done = kiosk_idcard("--uri", idcard_sim.uri, "--json", "--timeout", "5")
     assert done.returncode == 4
     assert "2024-06-01" in done.stderr
+
+
+def test_timeout_holds_at_a_low_baud_rate(tmp_path):
+    """At 50 baud one read reply takes 260 s on the wire and the per-frame timeout stretches
+    with it; ``--timeout 3`` must still end the read (typed timeout, exit 3) and let go of the
+    port, which the simulator reports as ``hangup``. The subprocess bound only guards the run:
+    the old code sat in the SAM check for 13 s per frame and in the read for minutes."""
+    sim = IdCardSim(tmp_path / "ttySLOW", ["--pace", "--baud", "50"])
+    try:
+        sim.place("resident")
+        done = kiosk_idcard("--uri", f"serial://{sim.link}?baud=50", "--json", "--timeout", "3")
+        assert done.returncode == 3, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "timeout" in lines[0]
+        assert done.stdout == ""
+        assert sim.proc is not None
+        deadline = time.monotonic() + 10
+        while "hangup" not in sim.proc.lines and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "hangup" in sim.proc.lines
+    finally:
+        sim.stop()
+
+
+def test_info_names_reader_transport_sam_and_photo_decoder(idcard_sim):
+    done = kiosk_idcard("--uri", idcard_sim.uri, "--info")
+    assert done.returncode == 0, done.stderr
+    assert f"reader:      serial {idcard_sim.link} at 115200 baud" in done.stdout
+    assert "SAM id:      0501000000000000000000000000002a" in done.stdout
+    assert "photo:       no WLT photo decoder configured" in done.stdout
+
+
+def test_info_without_a_reader_exits_4_saying_why(tmp_path):
+    done = kiosk_idcard("--uri", f"serial://{tmp_path}/ttyNONE", "--info")
+    assert done.returncode == 4
+    assert "not read (port_missing" in done.stdout

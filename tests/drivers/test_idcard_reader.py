@@ -277,3 +277,22 @@ def test_one_missed_find_does_not_end_the_placement(idcard_sim, reader):
     idcard_sim.remove()
     rec.wait_for(lambda: rec.of("removed"))
     assert len(rec.of("card")) == 1
+
+
+def test_read_once_ends_by_its_timeout_at_a_low_baud(tmp_path):
+    """At 50 baud each frame's own timeout is 13 s and more (it stretches with wire time);
+    the caller's 1 s still bounds the whole read: a typed CardTimeout, then the port is let
+    go, which the simulator reports as ``hangup``. (Old code: 2 x 13.1 s in the SAM check.)"""
+    from tests.fixtures.idcard import IdCardSim
+
+    sim = IdCardSim(tmp_path / "ttySLOW", ["--pace", "--baud", "50"])
+    try:
+        sim.place("resident")
+        with pytest.raises(CardTimeout, match="timeout reached while the reader answered 11 FF"):
+            IdCardReader(f"serial://{sim.link}?baud=50").read_once(timeout=1)
+        deadline = time.monotonic() + WAIT
+        while "hangup" not in sim.proc.lines and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "hangup" in sim.proc.lines
+    finally:
+        sim.stop()

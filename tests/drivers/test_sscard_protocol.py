@@ -104,7 +104,7 @@ def test_reads_identity_with_exact_apdu_sequence() -> None:
         "birth_date": "1948-05-17", "card_number": "G03145926",
         "valid_from": "2019-03-01", "valid_until": "2029-03-01",
         "name_en": None, "nationality": None, "address": None, "authority": None,
-        "pass_number": None, "issue_count": None, "photo_wlt": None,
+        "pass_number": None, "issue_count": None, "photo_wlt": None, "card_edition": None,
     }
 
 

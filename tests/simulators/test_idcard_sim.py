@@ -60,3 +60,16 @@ def test_bad_request_checksum_and_unknown_command(port):
 def test_unknown_control_line_is_refused(idcard_sim):
     with pytest.raises(RuntimeError, match="refused"):
         idcard_sim.fault("melt")
+
+
+def test_host_closing_the_port_is_reported_as_hangup_and_the_port_reopens(idcard_sim):
+    """After a host has spoken, its close shows as ``hangup`` (what lets a test prove a client
+    let go of the line); the next host opens the same path and is answered."""
+    with serial.Serial(str(idcard_sim.link), 115200, timeout=0.05) as first:
+        assert ask(first, "AAAAAA9669 0003 11FF ED")[9] == 0x90
+    deadline = time.monotonic() + 10
+    while "hangup" not in idcard_sim.proc.lines and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert idcard_sim.proc.lines.count("hangup") == 1
+    with serial.Serial(str(idcard_sim.link), 115200, timeout=0.05) as second:
+        assert ask(second, "AAAAAA9669 0003 11FF ED")[9] == 0x90
