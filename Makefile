@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup install demo test lint bench screenshots clean
+.PHONY: setup install demo test lint bench screenshots clean deb
 
 setup:
 	@bash scripts/setup.sh
@@ -30,6 +30,11 @@ lint: setup
 
 bench: setup
 	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+# The Debian package a technician installs with `apt install ./dist/kiosk-terminal_*.deb`
+# (deploy/README.md). WHEELHOUSE=none leaves the dependency wheels out (fast, needs an index).
+deb: setup
+	@WHEELHOUSE=$(or $(WHEELHOUSE),full) sh deploy/build_deb.sh
 
 clean:
 	rm -rf demo-output var/log .pytest_cache

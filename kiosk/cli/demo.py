@@ -9,16 +9,21 @@ offscreen and writes a screenshot of every step plus the printed receipt into
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from kiosk.exit_codes import EXIT_FAIL, EXIT_OK
 from kiosk.paths import ROOT
+
+HEARTBEAT_WAIT_S = 120  # how long the console waits for the demo kiosk's first heartbeat
+CONSOLE_TIMEOUT_S = 300
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,9 +52,10 @@ def demo(args: argparse.Namespace) -> int:
     from kiosk.logs import setup_logging
 
     reset_dir(out)
+    console = _fleet_console(out, once=scripted)
     rig = DemoRig(out / "simulators").start()
     try:
-        config = rig.config()
+        config = rig.config(fleet=_fleet_link(out, console, rig.work_dir))
         setup_logging(config.path("logging", "dir"), "INFO")
         app = KioskApp(config, tick_ms=250 if scripted else 1000)
         app.start(show=True)
@@ -60,14 +66,66 @@ def demo(args: argparse.Namespace) -> int:
                 signal.signal(signal.SIGTERM, lambda *_: app.qt.quit())
                 return run_interactive(app, rig)
             shots = play_visit(app, rig, out)
+            if console is not None:  # the kiosk heartbeats on until the console is photographed
+                from kiosk.app.kiosk_app import wait_until
+
+                wait_until(lambda: console.poll() is not None, CONSOLE_TIMEOUT_S, step_ms=100)
         finally:
             app.stop()
     finally:
         rig.stop()
+        _stop_fleet_console(console, wait=scripted)
     print(f"kiosk demo: a resident's visit, {len(shots)} pictures in {out}/")
     for shot in shots:
         print(f"  {shot}")
     return EXIT_OK
+
+
+def _fleet_console(out: Path, *, once: bool) -> subprocess.Popen[bytes] | None:
+    """The fleet console beside the kiosk (``kiosk-fleet demo``: a process, because the
+    terminal never imports fleet/); it prints its URL and login and, with ``once``, stops
+    after its screenshots, which wait for the demo kiosk's first heartbeat."""
+    exe = Path(sys.executable).with_name("kiosk-fleet")
+    if not exe.exists():
+        print("kiosk demo: kiosk-fleet is not installed: no fleet console", file=sys.stderr)
+        return None
+    return subprocess.Popen([str(exe), "demo", "--out", str(out),
+                             "--wait-heartbeat", str(HEARTBEAT_WAIT_S),
+                             *(["--once"] if once else [])])
+
+
+def _fleet_link(out: Path, console: subprocess.Popen[bytes] | None,
+                work_dir: Path) -> dict[str, str]:
+    """The ``[fleet]`` override that makes the demo kiosk heartbeat to the console: the URL
+    and terminal id ``kiosk-fleet demo`` enrolled (``<out>/fleet/terminal.json``), its key
+    stored like ``kiosk enroll --fleet`` stores one. Empty (no fleet) when the console is
+    missing or died before enrolling."""
+    from kiosk.ops.enrolment import write_key
+
+    creds = out / "fleet" / "terminal.json"
+    deadline = time.monotonic() + CONSOLE_TIMEOUT_S
+    while console is not None and console.poll() is None and time.monotonic() < deadline:
+        try:
+            enrolled = json.loads(creds.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # not written yet (the console is still starting)
+            time.sleep(0.1)
+            continue
+        key_file = write_key(work_dir / "secrets" / "fleet.key", bytes.fromhex(enrolled["key"]))
+        return {"url": enrolled["url"], "terminal_id": enrolled["terminal_id"],
+                "key_file": str(key_file)}
+    print("kiosk demo: the fleet console did not enrol the demo terminal; the kiosk runs "
+          "without a fleet", file=sys.stderr)
+    return {}
+
+
+def _stop_fleet_console(proc: subprocess.Popen[bytes] | None, *, wait: bool) -> None:
+    if proc is None:
+        return
+    try:
+        proc.wait(timeout=CONSOLE_TIMEOUT_S if wait else 0.1)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def _vnc_outside(args: argparse.Namespace) -> int:

@@ -10,8 +10,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.config import Config, load_config
+from kiosk.config import DEMO_FILE, Config, load_config
 from kiosk.demo.sim_processes import SimProcess, SimulatorError, start_sim
+from kiosk.logs import private_dir
 from kiosk.paths import ROOT
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class DemoRig:
     idcard: SimProcess | None = None
     printer: SimProcess | None = None
     camera_uri: str = ""
+    mode: str = "demo"  # "test": the suite's sub-second idle timeouts and heartbeats are allowed
     procs: list[SimProcess] = field(default_factory=list)
 
     @property
@@ -36,12 +38,12 @@ class DemoRig:
 
     def start(self, *, devices: bool = True, camera: str | None = "live") -> DemoRig:
         """``camera`` is the clip kind the simulated camera plays (None: no camera)."""
-        self.work_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.work_dir)
         try:
             self.central = self._start(["central", "--listen", "127.0.0.1:0"])
             if devices:
                 self.idcard = self._start(["idcard"])
-                self.printer_dir.mkdir(parents=True, exist_ok=True)
+                private_dir(self.printer_dir)
                 self.printer = self._start(["printer", "--listen", "127.0.0.1:0",
                                             "--out", str(self.printer_dir)])
                 if camera:
@@ -69,8 +71,9 @@ class DemoRig:
         return sim
 
     def config(self, base: Config | None = None, **sections: dict) -> Config:
-        """``base`` (default config) pointed at the simulators, windowed, logging under work_dir."""
-        base = base or load_config()
+        """``base`` (default: the demo terminal, config/demo.toml) pointed at the simulators,
+        windowed, logging under work_dir, in this rig's ``mode``."""
+        base = base or load_config(DEMO_FILE)
         devices = {"idcard": "", "sscard": "", "receipt_printer": "", "document_printer": "",
                    "camera": ""}
         if self.idcard is not None:
@@ -79,6 +82,7 @@ class DemoRig:
             devices["receipt_printer"] = f"tcp://{self.printer.address}"
         devices["camera"] = self.camera_uri
         overrides = {
+            "terminal": {"mode": self.mode},
             "central": {"url": self.central.address},
             "devices": devices,
             "screen": {"fullscreen": False},
@@ -108,7 +112,7 @@ class DemoRig:
 
 
 def reset_dir(path: Path) -> Path:
+    """An empty 0700 directory: demo output shows a (synthetic) resident like a real one."""
     if path.exists():
         shutil.rmtree(path)
-    path.mkdir(parents=True)
-    return path
+    return private_dir(path)

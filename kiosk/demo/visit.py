@@ -11,15 +11,16 @@
 from __future__ import annotations
 
 import logging
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QTimer
 from PySide6.QtWidgets import QPushButton
 
 from drivers.identity import Identity
 from kiosk.app.kiosk_app import KioskApp, wait_until
 from kiosk.demo.rig import DEMO_CARD, DemoRig
+from kiosk.logs import write_private
 from kiosk.visit.flow import Step
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ DEMO_SERVICE = "rs_jfmx"  # 个人社保缴费明细查询
 def click(app: KioskApp, name: str) -> None:
     """Tap the visible button with this object name, as a resident would."""
     screen = app.window.current_screen()
-    for root in (screen, app.window.topbar, app.window.overlay):
+    for root in (screen, app.window.topbar, app.window.chooser, app.window.overlay):
         btn = root.findChild(QPushButton, name)
         if btn is not None and btn.isVisible() and btn.isEnabled():
             btn.click()
@@ -38,9 +39,15 @@ def click(app: KioskApp, name: str) -> None:
 
 
 def snapshot(app: KioskApp, path: Path) -> Path:
+    """The window as PNG, written 0600 (a screen may show a resident's name and numbers)."""
     app.qt.processEvents()
-    app.window.grab().save(str(path))
-    return path
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not app.window.grab().save(buffer, "PNG"):
+        raise OSError(f"could not render {path.name}")
+    buffer.close()
+    return write_private(path, bytes(data.data()))
 
 
 def play_visit(app: KioskApp, rig: DemoRig, out_dir: Path) -> list[Path]:
@@ -95,7 +102,7 @@ def play_visit(app: KioskApp, rig: DemoRig, out_dir: Path) -> list[Path]:
     shoot("attract_again")
     receipts = rig.printed_jobs()
     if receipts:
-        shots.append(Path(shutil.copy(receipts[-1], out_dir / "receipt.png")))
+        shots.append(write_private(out_dir / "receipt.png", receipts[-1].read_bytes()))
     return shots
 
 
@@ -133,6 +140,7 @@ def reset_to_attract(app: KioskApp) -> None:
         flow.end_session("screenshot", say_goodbye=False)
     elif flow.step is not Step.ATTRACT:
         flow._to_attract()
+    flow.card_removed()  # a staged card is never "left on the reader"
 
 
 def stage_screen(app: KioskApp, name: str) -> None:
@@ -175,7 +183,7 @@ def stage_screen(app: KioskApp, name: str) -> None:
         flow.tick()
         return
     if name == "error":
-        flow._fail("central.unavailable")
+        flow._fail("central.unavailable", retry="service")
         return
     flow.confirm_intro()
     if name == "place_card":
@@ -193,18 +201,22 @@ def stage_screen(app: KioskApp, name: str) -> None:
     elif name in ("take_documents", "rating"):
         flow._go(Step.TAKE_DOCUMENTS)
         if name == "rating":
-            flow.documents_taken()
+            flow.card_removed("id_card")  # the step waits for the reader to see the card go
     elif name == "goodbye":
         flow.end_session("finished")
     elif name != "result":
         raise ValueError(f"unknown screen {name!r}; one of {', '.join(SCREEN_NAMES)}")
 
 
-def render_all(app: KioskApp, out_dir: Path, suffix: str = "") -> list[Path]:
-    """Every screen of the current language and mode as PNG: ``<screen><suffix>.png``."""
+def render_all(app: KioskApp, out_dir: Path, suffix: str = "",
+               each: Callable[[Path], object] | None = None) -> list[Path]:
+    """Every screen of the current language and mode as PNG: ``<screen><suffix>.png``;
+    ``each(png)`` runs while that screen is still shown (the widget-tree export)."""
     shots = []
     for name in SCREEN_NAMES:
         stage_screen(app, name)
         shots.append(snapshot(app, out_dir / f"{name}{suffix}.png"))
+        if each is not None:
+            each(shots[-1])
     reset_to_attract(app)
     return shots

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("kiosk", "screens", "drivers", "offline_queue", "simulators")
+PACKAGES = ("kiosk", "screens", "drivers", "offline_queue", "simulators", "fleet")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
@@ -84,3 +84,13 @@ def test_an_import_cycle_is_caught(scratch, tmp_path):
     # steps.py is imported by gates.py; importing gates back closes a circle inside visit/
     out = broken(scratch, tmp_path, "kiosk/visit/steps.py", "import kiosk.visit.gates")
     assert "No import cycles" in out
+
+
+def test_fleet_importing_terminal_code_is_caught(scratch, tmp_path):
+    out = broken(scratch, tmp_path, "fleet/store.py", "import kiosk.central.signing")
+    assert "fleet/ (central's service) imports no terminal code" in out.replace("\n", " ")
+
+
+def test_the_terminal_importing_fleet_is_caught(scratch, tmp_path):
+    out = broken(scratch, tmp_path, "kiosk/ops/heartbeat.py", "import fleet.store")
+    assert "never imports fleet/" in out.replace("\n", " ")

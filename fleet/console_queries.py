@@ -1,0 +1,68 @@
+"""Reads and writes the console needs beyond :mod:`fleet.store`: login throttling, the
+fleet list's filter choices, the versions across the fleet.
+
+Login throttling lives in the database (the audit log's ``login.fail`` lines), not in a
+replica's memory: an attacker spread over N replicas behind a balancer meets one limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from fleet import store
+from fleet.schema import audit_log, terminals
+
+THROTTLE_WINDOW_S = 15 * 60
+MAX_FAILS_PER_ACCOUNT = 5  # a guessed password per 3 minutes per account at most
+MAX_FAILS_PER_IP = 20  # one address trying many accounts
+
+
+def login_blocked(conn: sa.Connection, username: str, ip: str, *, now: float) -> bool:
+    """True when this account or this address failed too often within the window."""
+    since = now - THROTTLE_WINDOW_S
+    recent = sa.select(sa.func.count()).where(audit_log.c.action == "login.fail",
+                                              audit_log.c.at > since)
+    by_account = conn.execute(recent.where(audit_log.c.target == username[:128])).scalar_one()
+    by_ip = conn.execute(recent.where(audit_log.c.actor == f"ip:{ip}"[:64])).scalar_one()
+    return int(by_account) >= MAX_FAILS_PER_ACCOUNT or int(by_ip) >= MAX_FAILS_PER_IP
+
+
+def record_login(conn: sa.Connection, username: str, ip: str, *, ok: bool,
+                 now: float) -> None:
+    """A login attempt in the audit log (failures count towards the throttle)."""
+    if ok:
+        store.audit(conn, username, "login", f"ip:{ip}", now=now)
+    else:
+        store.audit(conn, f"ip:{ip}"[:64], "login.fail", username[:128], now=now)
+
+
+def filter_choices(conn: sa.Connection) -> dict[str, list[str]]:
+    """Districts, halls and software versions present in the fleet (for the filter form)."""
+    def distinct(col: Any) -> list[str]:
+        return [str(v) for (v,) in conn.execute(sa.select(col).distinct().where(
+            col.is_not(None), col != "").order_by(col))]
+    return {"district": distinct(terminals.c.district), "hall": distinct(terminals.c.hall),
+            "version": distinct(terminals.c.software_version)}
+
+
+def version_counts(conn: sa.Connection) -> dict[str, list[tuple[str, int]]]:
+    """``{kind: [(version, terminals)]}`` over enrolled terminals, most common first."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    for kind in ("software", "catalog", "config"):
+        col = terminals.c[f"{kind}_version"]
+        rows = conn.execute(sa.select(col, sa.func.count()).where(
+            terminals.c.state == "enrolled").group_by(col).order_by(sa.func.count().desc()))
+        out[kind] = [(str(v) if v is not None else "-", int(n)) for v, n in rows]
+    return out
+
+
+def enrolled_terminals(conn: sa.Connection, *, now: float) -> list[dict[str, Any]]:
+    """Every enrolled terminal's id, place, versions and state (for rollout progress)."""
+    state = store._state_expr(now).label("status")
+    cols = [terminals.c.id, terminals.c.district, terminals.c.hall, terminals.c.group_name,
+            terminals.c.software_version, terminals.c.catalog_version,
+            terminals.c.config_version, state]
+    return [dict(r._mapping) for r in conn.execute(
+        sa.select(*cols).where(terminals.c.state == "enrolled"))]
