@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.5
 
 CONFIG = """
+[terminal]
+mode = "demo"
 [devices]
 idcard = ""
 receipt_printer = ""

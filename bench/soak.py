@@ -55,7 +55,8 @@ class CannedEffects:
         self.result = result
         self.calls = {"run_service": 0, "print_result": 0, "record_evaluation": 0}
 
-    def run_service(self, service: Any, identity: Any, inputs: dict[str, str]) -> Any:
+    def run_service(self, service: Any, identity: Any, inputs: dict[str, str], *,
+                    attempt: str | None = None) -> Any:
         self.calls["run_service"] += 1
         return self.result
 
@@ -193,6 +194,7 @@ def visit(app: Any, clock: VirtualClock, identity: Any, n: int, home_dept: str) 
         yield on(Step.HOME)
     lang = LANGS[n % len(LANGS)]
     if flow.language != lang:
+        click(app, "language")  # the bar's language button opens the chooser
         click(app, f"top_lang_{lang}")
         yield on(Step.HOME)
     click(app, f"dept_{home_dept}")  # a department tile: the home grid is rebuilt
@@ -282,7 +284,7 @@ def count_paints(kiosk: Any) -> dict[str, int]:
 
     counter = PaintCounter()
     kiosk.window.build_all_screens()
-    for screen in kiosk.window.screens.values():
+    for screen in kiosk.window.all_screens():
         screen.installEventFilter(counter)
     counts["_keep"] = counter  # type: ignore[assignment]
     return counts

@@ -4,6 +4,7 @@ bar, then "verifying…"; after a failed match, try again or use the social-secu
 from __future__ import annotations
 
 from kiosk.i18n import Translator
+from screens.chrome import tighten
 from screens.qt import QColor, QImage, QPainter, QPen, QRectF, Qt, QWidget
 from screens.theme import COLOURS
 from screens.widgets import Screen, button, label
@@ -96,3 +97,8 @@ class FaceScreen(Screen):
         self.staff_button.setText(t.t("face.ask_staff"))
         self.staff_button.setVisible(problem == "face.give_up")
         self.back_button.setText(t.t("common.back"))
+        tighten(self, self.flow.elderly, (self.back_button,))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        tighten(self, self.flow.elderly, (self.back_button,))

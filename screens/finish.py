@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from kiosk.i18n import Translator
-from kiosk.visit.flow import RATING_LEVELS
-from screens.qt import Qt
+from kiosk.visit.flow import RATING_LEVELS, staff_code
+from screens.chrome import short_panel, tighten
+from screens.icons import set_icon
+from screens.keypad import Reflow
+from screens.messages import hall_help, terminal_facts
+from screens.qt import QHBoxLayout, QLabel, Qt
+from screens.theme import sizes
 from screens.widgets import Screen, button, label
 
 
@@ -18,6 +23,11 @@ class TakeDocumentsScreen(Screen):
         self.hint = label(kind="hint", align=Qt.AlignCenter)
         self.box.addWidget(self.title)
         self.box.addWidget(self.hint)
+        # the reader still sees the card after a reminder: said again, and shown here
+        self.reminder = label(kind="problem", align=Qt.AlignCenter)
+        self.reminder.setProperty("role", "problem")
+        self.reminder.setObjectName("card_still_there")
+        self.box.addWidget(self.reminder)
         self.box.addStretch(1)
         self.done_button = button(on_click=self.flow.documents_taken, role="primary", name="taken")
         self.box.addWidget(self.done_button)
@@ -25,6 +35,10 @@ class TakeDocumentsScreen(Screen):
     def render(self, t: Translator) -> None:
         self.title.setText(t.t("take.title"))
         self.hint.setText(t.t("take.hint"))
+        waiting = self.flow.waiting_to_be_taken  # a card first, else a receipt in the presenter
+        reminding = bool(self.flow.take_reminders and waiting)
+        self.reminder.setText(t.t(f"take.{waiting}_still_there") if reminding else "")
+        self.reminder.setVisible(reminding)
         self.done_button.setText(t.t("take.done"))
 
 
@@ -44,23 +58,31 @@ class RatingScreen(Screen):
         self.title = label(kind="title", align=Qt.AlignCenter)
         self.box.addWidget(self.title)
         self.level_buttons = {}
+        # one a row where the panel is tall, side by side where it is short
+        self.levels = Reflow(1, gap=16)
+        self.box.addWidget(self.levels)
+        self.reasons_grid = Reflow(1, gap=16)
+        self.box.addWidget(self.reasons_grid)
         for level in RATING_LEVELS:
-            btn = button(on_click=lambda level=level: self._choose(level),
-                         role="primary" if level == "very_satisfied" else "",
+            # Five equal choices: none pre-selected, none weighted by colour (好差评 rules).
+            btn = button(on_click=lambda level=level: self._choose(level), role="choice",
                          name=f"rate_{level}")
+            btn.setProperty("level", level)
+            btn.setProperty("selected", False)
             self.level_buttons[level] = btn
-            self.box.addWidget(btn)
+            self.levels.add(btn)
         self.reason_buttons = {}
         for reason in REASONS:
             btn = button(on_click=lambda reason=reason: self._toggle(reason), name=f"reason_{reason}")
             btn.setCheckable(True)
             btn.setProperty("role", "choice")
             self.reason_buttons[reason] = btn
-            self.box.addWidget(btn)
+            self.reasons_grid.add(btn)
         self.box.addStretch(1)
-        self.send_button = button(on_click=self._send, role="primary", name="send_rating")
+        # skip (and send) close the grid of choices: on a short panel they share its rows
+        self.send_button = self.reasons_grid.add(
+            button(on_click=self._send, role="primary", name="send_rating"))
         self.skip_button = button(on_click=self.flow.skip_rating, name="skip")
-        self.row(self.skip_button, self.send_button)
 
     def _choose(self, level: str) -> None:
         if level in LOW_LEVELS:
@@ -99,26 +121,108 @@ class RatingScreen(Screen):
         self.send_button.setText(t.t("rating.send"))
         self.send_button.setVisible(asking)
         self.skip_button.setText(t.t("rating.skip"))
+        self.levels.take(self.skip_button)
+        self.reasons_grid.take(self.skip_button)
+        grid = self.reasons_grid if asking else self.levels
+        grid.items.insert(len(grid.items) - 1 if asking else len(grid.items), self.skip_button)
+        self.skip_button.setParent(grid)
+        self.skip_button.show()
+        self.levels.setVisible(not asking)
+        self.reasons_grid.setVisible(asking)
+        for grid in (self.levels, self.reasons_grid):
+            grid.relayout()
+        tighten(self, self.flow.elderly)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        tighten(self, self.flow.elderly)
+
+
+PRINTER_ERRORS = ("errors.printer_paper_out", "errors.printer_unavailable", "errors.print_failed")
+
+
+def error_icon(key: str) -> str:
+    if key in ("central.unavailable", "central.timeout"):
+        return "network_down"
+    if key in PRINTER_ERRORS:
+        return "printer"
+    return "warning"
 
 
 class ErrorScreen(Screen):
-    """Every error a resident can meet: what happened and what to do, never a code."""
+    """Every error a resident can meet: an icon, what happened in one plain sentence, 重试
+    where a second try can help, where to get help (window, 12345), and a short code for
+    the staff — never the technical cause."""
 
     name = "error"
 
     def __init__(self, flow, parent=None):
         super().__init__(flow, parent)
-        self.title = label(kind="title")
-        self.sentence = label(kind="problem")
-        self.box.addWidget(self.title)
-        self.box.addWidget(self.sentence)
         self.box.addStretch(1)
-        self.home_button = button(on_click=self.flow.go_home, role="primary", name="error_home")
-        self.exit_button = button(on_click=self.flow.cancel, name="error_exit")
-        self.row(self.exit_button, self.home_button)
+        self.picture = QLabel()
+        self.picture.setObjectName("error_icon")
+        self.picture.setProperty("role", "icon")
+        self.picture.setAlignment(Qt.AlignCenter)
+        self.box.addWidget(self.picture)
+        self.title = label(kind="title", align=Qt.AlignCenter)
+        self.sentence = label(kind="problem", align=Qt.AlignCenter)
+        self.sentence.setProperty("role", "problem")
+        self.help = label(kind="subtitle", align=Qt.AlignCenter)
+        self.help.setObjectName("error_help")
+        self.help.setProperty("role", "hint")  # keeps its look under the new name
+        self.code = label(kind="hint", align=Qt.AlignCenter)
+        self.code.setObjectName("error_code")
+        self.code.setProperty("role", "hint")  # keeps its look under the new name
+        self.heading = QHBoxLayout()  # on a short panel the icon stands beside the title
+        self.heading.addWidget(self.title, 1)
+        self.box.addLayout(self.heading)
+        for widget in (self.sentence, self.help, self.code):
+            self.box.addWidget(widget)
+        self.box.addStretch(1)
+        self.retry_button = button(on_click=self.flow.retry, role="primary", name="error_retry")
+        set_icon(self.retry_button, "retry", sizes(False).icon_px, "on_primary")
+        self.box.addWidget(self.retry_button)
+        self.home_button = button(on_click=self.flow.go_home, role="secondary", name="error_home")
+        self.exit_button = button(on_click=self.flow.cancel, role="secondary", name="error_exit")
+        self.actions = self.row(self.exit_button, self.home_button)
+        self._short: tuple | None = None
+
+    def _fit(self) -> None:
+        """On a short panel 重试 joins the row of exits and the icon is smaller, so the one
+        sentence and the staff code keep their lines above the chrome's bottom bar."""
+        tighten(self, self.flow.elderly)
+        short = short_panel(self)
+        if short:  # lines of one message: closer than the grid's unit
+            self.box.setSpacing(sizes(self.flow.elderly).gap_px // 4)
+        key = (short, self.flow.error_key, self.flow.elderly)
+        if key == self._short:
+            return
+        self._short = key
+        if short:
+            self.actions.addWidget(self.retry_button)
+            self.heading.insertWidget(0, self.picture)
+        elif self.actions.indexOf(self.retry_button) >= 0:
+            self.actions.removeWidget(self.retry_button)
+            self.box.insertWidget(self.box.count() - 1, self.retry_button)
+            self.heading.removeWidget(self.picture)
+            self.box.insertWidget(1, self.picture)
+        self.home_button.setVisible(not short)  # the bottom bar's 首页 does the same
+        set_icon(self.picture, error_icon(self.flow.error_key or "errors.service_failed"),
+                 (1 if short else 2) * sizes(self.flow.elderly).tile_icon_px, "warn_text")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
 
     def render(self, t: Translator) -> None:
+        key = self.flow.error_key or "errors.service_failed"
         self.title.setText(t.t("error.title"))
-        self.sentence.setText(t.t(self.flow.error_key or "errors.service_failed"))
+        self.sentence.setText(t.t(key))
+        self.help.setText(hall_help(t, terminal_facts(self), "error.window", "error.hotline"))
+        self.code.setText(t.t("error.code", code=staff_code(key)))
+        self.retry_button.setText(t.t("error.retry"))
+        self.retry_button.setVisible(self.flow.error_retry is not None)
         self.home_button.setText(t.t("error.home"))
         self.exit_button.setText(t.t("common.exit"))
+        self._short = None
+        self._fit()

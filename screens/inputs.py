@@ -4,8 +4,9 @@ when what was typed cannot be right. Values live here only until the session end
 from __future__ import annotations
 
 from kiosk.i18n import Translator
-from screens.keypad import BACKSPACE, FOR_KIND, Keypad, apply_key, with_mask
-from screens.qt import Qt, QVBoxLayout, QWidget
+from screens.handwriting import ChinesePad
+from screens.keypad import BACKSPACE, FOR_KIND, Keypad, apply_key, max_length, with_mask
+from screens.qt import QGridLayout, QHBoxLayout, Qt, QVBoxLayout, QWidget
 from screens.widgets import Screen, button, clear_layout, label
 
 
@@ -18,26 +19,106 @@ class InputsScreen(Screen):
         self.index = 0
         self._service_id: str | None = None
         self._pad_for: tuple[str, str] | None = None
+        self._chinese_pad: ChinesePad | None = None
         self.title = label(kind="title")
-        self.progress = label(kind="hint")
+        self.progress = label(kind="hint", wrap=False)
         self.field_label = label(kind="subtitle")
         self.optional = label(kind="hint")
         self.value = label(kind="field", align=Qt.AlignCenter)
         self.value.setMinimumHeight(120)
         self.problem = label(kind="problem")
-        for widget in (self.title, self.progress, self.field_label, self.optional, self.value,
-                       self.problem):
-            self.box.addWidget(widget)
+        # Three blocks laid out by orientation (see resizeEvent): what is asked, the pad, and
+        # the actions; in landscape the pad stands beside the other two instead of below.
+        self.info = QWidget()
+        info_box = QVBoxLayout(self.info)
+        info_box.setContentsMargins(0, 0, 0, 0)
+        info_box.setSpacing(self.box.spacing())
+        self.info_box = info_box
+        heading = QHBoxLayout()  # the service, and which field of how many, on one line
+        heading.setSpacing(24)
+        heading.addWidget(self.title, 1)
+        heading.addWidget(self.progress, 0, Qt.AlignRight | Qt.AlignVCenter)
+        info_box.addLayout(heading)
+        field_row = QHBoxLayout()  # portrait: the Chinese pad's 手写 / 拼音 switches stand here
+        field_row.setSpacing(24)
+        field_row.addWidget(self.field_label, 1)
+        self.label_slot = QHBoxLayout()
+        self.label_slot.setContentsMargins(0, 0, 0, 0)
+        field_row.addLayout(self.label_slot)
+        info_box.addLayout(field_row)
+        for widget in (self.optional, self.value, self.problem):
+            info_box.addWidget(widget)
+        self.side_slot = QVBoxLayout()  # landscape: the Chinese pad's switches stand here
+        self.side_slot.setContentsMargins(0, 0, 0, 0)
+        info_box.addLayout(self.side_slot)
         self.pad_area = QWidget()
         self.pad_box = QVBoxLayout(self.pad_area)
         self.pad_box.setContentsMargins(0, 0, 0, 0)
-        self.box.addWidget(self.pad_area)
-        self.box.addStretch(1)
+        self.actions = QWidget()
+        actions_box = QVBoxLayout(self.actions)
+        actions_box.setContentsMargins(0, 0, 0, 0)
+        actions_box.setSpacing(self.box.spacing())
         self.scan_button = button(on_click=self._toggle_scan, name="scan_qr")
-        self.box.addWidget(self.scan_button)
+        actions_box.addWidget(self.scan_button)
         self.back_button = button(on_click=self._previous, name="back")
         self.next_button = button(on_click=self._next, role="primary", name="next_field")
-        self.row(self.back_button, self.next_button)
+        nav = QHBoxLayout()
+        nav.setSpacing(24)
+        nav.addWidget(self.back_button)
+        nav.addWidget(self.next_button)
+        actions_box.addLayout(nav)
+        self.body = QGridLayout()
+        self.body.setSpacing(self.box.spacing())
+        self.box.addLayout(self.body, 1)
+        self.landscape: bool | None = None
+        self._arrange(False)
+
+    def _arrange(self, landscape: bool) -> None:
+        """Portrait: question, pad, actions from top to bottom. Landscape: question and
+        actions on the left, the pad on the right, each with the full height."""
+        if landscape == self.landscape:
+            return
+        self.landscape = landscape
+        for widget in (self.info, self.pad_area, self.actions):
+            self.body.removeWidget(widget)
+        for i in range(3):
+            self.body.setRowStretch(i, 0)
+            self.body.setColumnStretch(i, 0)
+        if landscape:
+            self.body.addWidget(self.info, 0, 0)
+            self.body.addWidget(self.actions, 2, 0)
+            self.body.addWidget(self.pad_area, 0, 1, 3, 1)
+            self.body.setRowStretch(1, 1)
+        else:
+            self.body.addWidget(self.info, 0, 0)
+            self.body.addWidget(self.pad_area, 1, 0)
+            self.body.addWidget(self.actions, 3, 0)
+            self.body.setRowStretch(2, 1)
+            self.body.setColumnStretch(0, 1)
+        self._stretch_pad()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._arrange(self.width() > self.height() * 1.2)
+        super().resizeEvent(event)
+
+    def _stretch_pad(self) -> None:
+        """A writing pad takes all the room there is; keypads keep their natural size. In
+        landscape the Chinese pad gets the wider column and its switches move left."""
+        grow = self._pad_for is not None and self._pad_for[1].startswith("chinese:")
+        if self.landscape:
+            # digits need three columns only: the question gets half the width
+            self.body.setColumnStretch(0, (1 if self.flow.elderly else 2) if grow else 1)
+            self.body.setColumnStretch(1, 3 if grow else 1)
+        else:
+            self.body.setRowStretch(1, 1 if grow else 0)
+            self.body.setRowStretch(2, 0 if grow else 1)
+        # A writing pad needs every row of keys: tighter spacing around it, never smaller keys.
+        tight = self.landscape or grow
+        self.info_box.setSpacing(self.box.spacing() // 2 if tight else self.box.spacing())
+        self.body.setSpacing(self.box.spacing() // 2 if grow else self.box.spacing())
+        pad = self._chinese_pad
+        if pad is not None:
+            pad.dock_switches(self.side_slot if self.landscape else self.label_slot)
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -65,6 +146,19 @@ class InputsScreen(Screen):
         self._show_value()
         if field.kind == "plate" and len(self.values[field.name]) <= 1:
             self._build_pad(field)  # the province row comes and goes with the first character
+
+    def _on_text(self, text: str) -> None:
+        """A candidate from the Chinese pad: appended, within the field's length."""
+        field = self._field()
+        self.flow.touch()
+        limit = int(field.options.get("max_len", max_length("text") or 200))
+        self.values[field.name] = (self.values.get(field.name, "") + text)[:limit]
+        self.problem.setVisible(False)
+        self._show_value()
+
+    def _catalog_words(self) -> list[str]:
+        """The catalog's keywords (社保, 公积金 …), offered first by the pinyin pad."""
+        return sorted({k for s in self.flow.catalog.services for k in s.keywords})
 
     def _toggle_scan(self) -> None:
         field = self._field()
@@ -146,16 +240,31 @@ class InputsScreen(Screen):
         pad = FOR_KIND.get(field.kind, "alnum")
         if field.kind == "plate" and not value:
             pad = "province"
+        if field.kind == "text" and field.script == "chinese":  # 留言内容: handwriting, pinyin
+            pad = f"chinese:{self.flow.language}:{self.flow.elderly}"
         key = (field.name, pad if field.kind != "choice" else f"choice:{self.flow.language}")
         if key == self._pad_for:
             return
         self._pad_for = key
+        if self._chinese_pad is not None:  # its switches live outside the pad: delete them too
+            bar = self._chinese_pad.switch_bar
+            bar.setParent(None)
+            bar.deleteLater()
+            self._chinese_pad = None
         clear_layout(self.pad_box)
+        self._stretch_pad()
         if field.kind == "choice":
             for option in field.options.get("options", []):
                 text = option["labels"].get(self.flow.language) or option["labels"]["zh_CN"]
                 self.pad_box.addWidget(button(text, on_click=lambda v=option["value"]: self._choose(v),
                                               role="tile", name=f"choice_{option['value']}"))
+        elif pad.startswith("chinese:"):
+            self._chinese_pad = ChinesePad(self._on_text, self._on_key, self._t,
+                                           elderly=self.flow.elderly,
+                                           extra_words=self._catalog_words(),
+                                           touch=self.flow.touch)
+            self.pad_box.addWidget(self._chinese_pad)
+            self._stretch_pad()
         else:
             self.pad_box.addWidget(Keypad(pad, self._on_key, clear_text=self._t.t("common.clear")))
 

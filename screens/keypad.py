@@ -3,9 +3,10 @@ digits for plates and application numbers. No system keyboard ever appears."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
-from screens.qt import QGridLayout, QWidget
+from screens.qt import QEvent, QObject, QRect, QSize, QSizePolicy, Qt, QWidget
 from screens.widgets import button
 
 BACKSPACE, CLEAR = "⌫", "clear"
@@ -17,6 +18,9 @@ LAYOUTS: dict[str, list[str]] = {
     # Alphabetical, seven across: large keys even in senior mode, and no QWERTY to know.
     "alnum": ["1234567", "890ABCD", "EFGHIJK", "LMNOPQR", "STUVWXY", "Z⌫"],
     "province": [PROVINCES[i:i + 7] for i in range(0, len(PROVINCES), 7)],
+    # Pinyin letters only, in the same alphabetical order (ü is typed as v, as on any IME).
+    "letters": ["ABCDEFG", "HIJKLMN", "OPQRSTU", "VWXYZ⌫"],
+    "letters_wide": ["ABCDEFGHI", "JKLMNOPQR", "STUVWXYZ⌫"],  # short landscape panels
 }
 # Which keypad a field kind gets (choice fields get buttons, not a keypad).
 FOR_KIND = {"id_number": "id", "mobile": "digits", "year": "digits", "number": "digits",
@@ -25,23 +29,111 @@ FOR_KIND = {"id_number": "id", "mobile": "digits", "year": "digits", "number": "
             "text": "alnum"}
 
 
-class Keypad(QWidget):
-    """A grid of large keys; each press calls ``on_key`` with the character, ⌫ or clear."""
+class Reflow(QWidget):
+    """Its visible child widgets in a grid whose column count follows the space it is given:
+    ``columns`` across when the rows fit the height, else more columns (fewer rows) as long
+    as each cell stays as wide as its widest widget needs — keys and choices never shrink
+    below the mode's target, and no row is cut or overlapped on a short panel."""
+
+    def __init__(self, columns: int = 1, parent: QWidget | None = None, *, gap: int = 6):
+        super().__init__(parent)
+        self.columns = columns
+        self.gap = gap
+        self.items: list[QWidget] = []
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+
+    def add(self, widget: QWidget) -> QWidget:
+        widget.setParent(self)
+        self.items.append(widget)
+        self.relayout()
+        return widget
+
+    def take(self, widget: QWidget) -> None:
+        """Stop placing ``widget`` (it moves to another grid or layout)."""
+        if widget in self.items:
+            self.items.remove(widget)
+            self.relayout()
+
+    def shown(self) -> list[QWidget]:
+        return [w for w in self.items if not w.isHidden()]
+
+    def _cell(self) -> QSize:
+        widths = [max(w.minimumSize().width(), w.minimumSizeHint().width()) for w in self.shown()]
+        heights = [max(w.minimumSize().height(), w.minimumSizeHint().height())
+                   for w in self.shown()]
+        return QSize(max(widths, default=1), max(heights, default=1))
+
+    def _height(self, rows: int, cell: QSize) -> int:
+        return rows * cell.height() + max(rows - 1, 0) * self.gap
+
+    def grid(self, width: int, height: int | None = None) -> tuple[int, int]:
+        """(columns, rows) for this width and, when given, this height."""
+        count = len(self.shown())
+        if not count:
+            return 1, 0
+        cell = self._cell()
+        widest = max(1, min(count, (width + self.gap) // (cell.width() + self.gap)))
+        columns = min(self.columns, widest, count)
+        if height is not None:
+            while columns < widest and self._height(math.ceil(count / columns), cell) > height:
+                columns += 1
+        return columns, math.ceil(count / columns)
+
+    def width_for_height(self, height: int) -> int:
+        """How wide the grid must be for its rows to fit ``height`` (placed beside others)."""
+        count = len(self.shown())
+        cell = self._cell()
+        rows = max(1, (height + self.gap) // (cell.height() + self.gap))
+        columns = max(self.columns if rows * self.columns >= count else 1,
+                      math.ceil(count / rows))
+        return columns * (cell.width() + self.gap) - self.gap
+
+    def _width_now(self) -> int:
+        return self.width() if self.width() > 1 else self.window().width()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        cell = self._cell()
+        _, rows = self.grid(self._width_now())
+        return QSize(cell.width() * self.columns, self._height(rows, cell))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        cell = self._cell()
+        columns, rows = self.grid(self._width_now(), 0)
+        return QSize(cell.width(), self._height(rows, cell))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.relayout()
+
+    def relayout(self) -> None:
+        shown = self.shown()
+        if not shown:
+            return
+        cell = self._cell()
+        columns, rows = self.grid(self.width(), self.height())
+        width = (self.width() - self.gap * (columns - 1)) // columns
+        spare = max(0, self.height() - self._height(rows, cell))
+        height = cell.height() + min(spare // max(rows, 1), cell.height() // 4)
+        for i, widget in enumerate(shown):
+            r, c = divmod(i, columns)
+            widget.setGeometry(QRect(c * (width + self.gap), r * (height + self.gap), width, height))
+        self.updateGeometry()
+
+
+class Keypad(Reflow):
+    """A grid of large keys; each press calls ``on_key`` with the character, ⌫ or clear.
+    Its rows reflow to more columns where the panel is short (1920×1080, 1366×768)."""
 
     def __init__(self, layout: str, on_key: Callable[[str], None], parent: QWidget | None = None,
                  *, clear_text: str = "C"):
-        super().__init__(parent)
+        super().__init__(len(LAYOUTS[layout][0]), parent, gap=4)  # seven senior keys in 1080
         self.layout_name = layout
-        grid = QGridLayout(self)
-        grid.setSpacing(6)
-        grid.setContentsMargins(0, 0, 0, 0)
-        for r, row in enumerate(LAYOUTS[layout]):
-            for c, key in enumerate(row):
+        for row in LAYOUTS[layout]:
+            for key in row:
                 value = CLEAR if (key == "C" and layout == "digits") else key
                 text = clear_text if value == CLEAR else key
-                btn = button(text, on_click=lambda v=value: on_key(v), role="key",
-                             name=f"key_{value}")
-                grid.addWidget(btn, r, c)
+                self.add(button(text, on_click=lambda v=value: on_key(v), role="key",
+                                name=f"key_{value}"))
 
 
 def apply_key(text: str, key: str, kind: str) -> str:
@@ -63,6 +155,11 @@ _MASKS = {"date": "####-##-##", "month": "####-##", "month_range": "####-##/####
           "date_range": "####-##-##/####-##-##"}
 _MAX_LEN = {"id_number": 18, "mobile": 11, "year": 4, "plate": 8, "application_number": 16,
             "number": 9, "text": 200}
+
+
+def max_length(kind: str) -> int | None:
+    """How many characters a field of this kind takes at most (None: no limit of its own)."""
+    return _MAX_LEN.get(kind)
 
 
 def digits_only(text: str) -> str:
@@ -92,3 +189,38 @@ def with_mask(text: str, kind: str) -> str:
     if mask is None:
         return text
     return text + mask[len(text):].replace("#", "_")
+
+
+class FocusSpeaker(QObject):
+    """Says the name of each control a keypad user moves to (Tab, arrows): a blind or
+    low-vision resident hears where they are. Installed on the application; it speaks only
+    while the last input came from keys, so touch users hear the screens' guidance alone."""
+
+    _SILENT = (Qt.MouseFocusReason, Qt.ActiveWindowFocusReason, Qt.PopupFocusReason)
+
+    def __init__(self, say: Callable[[str], None], parent: QObject | None = None):
+        super().__init__(parent)
+        self._say = say
+        self.keyboard = False  # did the resident's last input come from keys?
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        kind = event.type()
+        if kind == QEvent.KeyPress:
+            self.keyboard = True
+        elif kind in (QEvent.MouseButtonPress, QEvent.TouchBegin):
+            self.keyboard = False
+        elif (kind == QEvent.FocusIn and self.keyboard and isinstance(watched, QWidget)
+              and event.reason() not in self._SILENT):
+            text = spoken_name(watched)
+            if text:
+                self._say(text)
+        return False
+
+
+def spoken_name(widget: QWidget) -> str:
+    """What a control is called aloud: its accessible name, else its text."""
+    name = widget.accessibleName().strip()
+    if not name:
+        text = getattr(widget, "text", None)
+        name = text().strip() if callable(text) else ""
+    return name

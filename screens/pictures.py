@@ -1,6 +1,7 @@
-"""Drawn pictures that move: a calm busy ring, and the card gliding onto the reader.
+"""Drawn pictures that move: a calm busy ring, the card gliding onto the reader, and the
+phone held to the scan window.
 
-Both animate only while shown, so hidden screens cost nothing."""
+All animate only while shown, so hidden screens cost nothing."""
 
 from __future__ import annotations
 
@@ -82,3 +83,115 @@ class CardPicture(AnimatedPicture):
             line_y = y + card_h * (0.28 + 0.18 * i)
             p.drawLine(int(x + card_w * 0.42), int(line_y), int(x + card_w * 0.9), int(line_y))
         p.end()
+
+
+class PhonePicture(AnimatedPicture):
+    """Where to hold the phone: the scan window below the screen, and a phone showing its
+    code sliding down until its screen faces the window, so the resident sees the gesture."""
+
+    # a fixed pattern of modules between the three finder squares: reads as "a QR code"
+    _MODULES = ((4, 1), (5, 2), (4, 3), (1, 5), (3, 5), (2, 6), (5, 5), (6, 4), (4, 6), (6, 6),
+                (5, 4), (3, 4), (4, 4))
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumHeight(420)
+        self.setObjectName("phone_picture")
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        w, h = self.width(), self.height()
+        window = QRectF(w * 0.5 - h * 0.4, h * 0.84, h * 0.8, h * 0.12)  # the scanner's window
+        p.setPen(QPen(QColor(COLOURS["border"]), 4))
+        p.setBrush(QColor(COLOURS["surface"]))
+        p.drawRoundedRect(window, 18, 18)
+        p.setPen(QPen(QColor(COLOURS["primary"]), 3))
+        p.drawLine(int(window.left() + 16), int(window.center().y()),
+                   int(window.right() - 16), int(window.center().y()))
+        travel = min(self.phase / 0.6, 1.0)  # glide down, rest, start again
+        phone_h = h * 0.62
+        phone_w = phone_h * 0.55
+        x = w / 2 - phone_w / 2
+        y = h * 0.02 + (window.top() - phone_h - h * 0.04 - h * 0.02) * travel
+        p.setPen(QPen(QColor(COLOURS["text"]), 5))
+        p.setBrush(QColor("#ffffff"))
+        p.drawRoundedRect(QRectF(x, y, phone_w, phone_h), 22, 22)
+        side = phone_w * 0.7  # the code on the phone's screen, a 7×7 grid of modules
+        cell = side / 7
+        qx, qy = x + (phone_w - side) / 2, y + (phone_h - side) / 2
+        p.setPen(QPen(QColor(COLOURS["primary"]), 3))
+        for fx, fy in ((qx, qy), (qx + 5 * cell, qy), (qx, qy + 5 * cell)):
+            p.setBrush(QColor("#ffffff"))
+            p.drawRect(QRectF(fx, fy, 2 * cell, 2 * cell))
+            p.setBrush(QColor(COLOURS["primary"]))
+            p.drawRect(QRectF(fx + cell * 0.5, fy + cell * 0.5, cell, cell))
+        for col, row in self._MODULES:
+            p.drawRect(QRectF(qx + col * cell, qy + row * cell, cell * 0.9, cell * 0.9))
+        p.end()
+
+
+# Which cards a way of identifying accepts, and the picture of each. The ID-card reader reads
+# the resident ID card, the foreigner's permanent-residence card and the HK/Macau/Taiwan
+# residence permit alike; the social-security card goes in its own slot.
+ACCEPTED_CARDS = {
+    "id_card": ("resident", "permanent_residence", "permit"),
+    "id_card+face": ("resident", "permanent_residence", "permit"),
+    "ss_card+pin": ("ss_card",),
+}
+CARD_ICONS = {"resident": "id_card", "permanent_residence": "permit", "permit": "passport",
+              "ss_card": "ss_card"}
+CARD_KEYS = {"resident": "card.kind_resident", "permanent_residence": "card.kind_permanent",
+             "permit": "card.kind_permit", "ss_card": "card.kind_ss_card"}
+
+
+class AcceptedCards(QWidget):
+    """A row of the cards a service accepts, each a picture over its name; hidden when the
+    service needs none."""
+
+    def __init__(self, parent: QWidget | None = None):
+        from screens.qt import QHBoxLayout
+
+        super().__init__(parent)
+        self.setObjectName("accepted_cards")
+        self.row = QHBoxLayout(self)
+        self.row.setContentsMargins(0, 0, 0, 0)
+        self.row.setSpacing(16)
+        self.cards: dict[str, tuple[QWidget, QWidget, QWidget]] = {}
+        for kind in CARD_ICONS:
+            self.cards[kind] = self._card(kind)
+
+    def _card(self, kind: str):
+        from screens.qt import QLabel, Qt, QVBoxLayout
+        from screens.widgets import label
+
+        card = QWidget()
+        card.setObjectName(f"card_{kind}")
+        card.setProperty("role", "card_kind")
+        box = QVBoxLayout(card)
+        box.setContentsMargins(8, 8, 8, 8)
+        box.setSpacing(6)
+        picture = QLabel()
+        picture.setProperty("role", "icon")
+        picture.setAlignment(Qt.AlignCenter)
+        words = label(kind="hint", align=Qt.AlignCenter)
+        words.setObjectName("card_kind_text")
+        words.setProperty("role", "hint")  # keeps its look under the new name
+        box.addWidget(picture)
+        box.addWidget(words)
+        self.row.addWidget(card, 1)
+        return card, picture, words
+
+    def render(self, t, auth: str, elderly: bool) -> None:
+        from screens.icons import set_icon
+        from screens.theme import sizes
+
+        kinds = ACCEPTED_CARDS.get(auth, ())
+        size = sizes(elderly).tile_icon_px
+        for kind, (card, picture, words) in self.cards.items():
+            card.setVisible(kind in kinds)
+            if kind in kinds:
+                set_icon(picture, CARD_ICONS[kind], size)
+                words.setText(t.t(CARD_KEYS[kind]))
+                card.setAccessibleName(words.text())
+        self.setVisible(bool(kinds))

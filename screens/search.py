@@ -4,9 +4,14 @@ results refreshed on every key. No system keyboard ever appears."""
 from __future__ import annotations
 
 from kiosk.i18n import Translator
+from screens.chrome import tighten
+from screens.handwriting import HandwritingPad
 from screens.keypad import BACKSPACE, CLEAR, Keypad
-from screens.qt import Qt, QVBoxLayout
-from screens.widgets import Screen, clear_layout, label, tile
+from screens.qt import QBoxLayout, QGridLayout, QHBoxLayout, Qt, QVBoxLayout
+from screens.widgets import Screen, button, clear_layout, label, tile
+
+COMMON_WORDS = {"zh_CN": ("社保", "医保", "公积金", "证明", "打印", "违章"),
+                "zh_HK": ("社保", "醫保", "公積金", "證明", "列印", "違章")}
 
 
 class SearchScreen(Screen):
@@ -18,16 +23,53 @@ class SearchScreen(Screen):
         self.title = label(kind="title")
         self.query = label(kind="field", align=Qt.AlignCenter)
         self.query.setMinimumHeight(110)
-        self.row(self.title, self.query)  # no back button: Home in the top bar goes back
+        top = QHBoxLayout()  # no back button: the bottom bar's 返回 goes back
+        top.setSpacing(24)
+        top.addWidget(self.title)
+        top.addWidget(self.query)
+        # found services above the keypad in portrait, beside it in landscape
+        self.body = QBoxLayout(QBoxLayout.TopToBottom)
+        self.body.setSpacing(24)
+        self.box.addLayout(self.body, 1)
+        found = QVBoxLayout()
+        found.setSpacing(16)
+        found.addLayout(top)
+        self.body.addLayout(found, 1)
         self.hint = label(kind="hint")
-        self.box.addWidget(self.hint)
+        found.addWidget(self.hint)
+        # senior mode: the most common words as big buttons — found without pinyin or writing
+        self.words = QGridLayout()  # three a row: each word whole, each button big
+        self.words.setSpacing(16)
+        found.addLayout(self.words)
+        self._words_for: tuple | None = None
         self.results = QVBoxLayout()
         self.results.setSpacing(12)
-        self.box.addLayout(self.results)
-        self.box.addStretch(1)
+        found.addLayout(self.results)
+        found.addStretch(1)
         self.keypad_box = QVBoxLayout()
-        self.box.addLayout(self.keypad_box)
+        self.body.addLayout(self.keypad_box)
         self._keypad_lang: str | None = None
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Landscape puts the keypad beside the results (it reflows to the height left)."""
+        tighten(self, self.flow.elderly)
+        wide = self.width() > self.height() and self.width() > 1
+        way = QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom
+        if self.body.direction() != way:
+            self.body.setDirection(way)
+        pad = self.keypad_box.itemAt(0).widget() if self.keypad_box.count() else None
+        if isinstance(pad, Keypad):
+            margins = self.box.contentsMargins()
+            if wide:
+                need = pad.width_for_height(self.height() - margins.top() - margins.bottom())
+                pad.setFixedWidth(min(need, self.width() * 3 // 4))  # results keep a column
+            else:
+                pad.setMinimumWidth(0)
+                pad.setMaximumWidth(16777215)
 
     def _on_key(self, key: str) -> None:
         self.flow.touch()
@@ -42,13 +84,47 @@ class SearchScreen(Screen):
     def clear(self) -> None:
         self.text = ""
 
+    def _on_word(self, word: str) -> None:
+        self.flow.touch()
+        self.text = word
+        self._refresh()
+
+    def _show_words(self, lang: str) -> None:
+        """The common-word buttons that find something in this catalog (senior mode)."""
+        key = (lang, self.flow.elderly, id(self.flow.catalog))
+        if key == self._words_for:
+            return
+        self._words_for = key
+        clear_layout(self.words)
+        if not self.flow.elderly:
+            return
+        words = [w for w in COMMON_WORDS.get(lang, ()) if self.flow.catalog.search(w, lang, limit=1)]
+        for i, word in enumerate(words):
+            btn = button(word, lambda w=word: self._on_word(w), role="chip", name=f"word_{word}")
+            self.words.addWidget(btn, i // 3, i % 3)
+
+    def _on_text(self, text: str) -> None:
+        """A handwritten character: 社 then 保 finds 社保 services."""
+        self.flow.touch()
+        self.text = (self.text + text)[:20]
+        self._refresh()
+
     def render(self, t: Translator) -> None:
         self._t = t
-        if self._keypad_lang != t.lang:
+        # A senior reading Chinese writes a character instead of spelling pinyin initials.
+        pad_key = f"{t.lang}:{self.flow.elderly and t.lang != 'en'}"
+        if self._keypad_lang != pad_key:
             clear_layout(self.keypad_box)
-            self.keypad_box.addWidget(Keypad("alnum", self._on_key, clear_text=t.t("common.clear")))
-            self._keypad_lang = t.lang
+            if self.flow.elderly and t.lang != "en":
+                self.keypad_box.addWidget(HandwritingPad(self._on_text, self._on_key, t,
+                                                         elderly=True, touch=self.flow.touch))
+            else:
+                self.keypad_box.addWidget(Keypad("alnum", self._on_key,
+                                                 clear_text=t.t("common.clear")))
+            self._keypad_lang = pad_key
         self.title.setText(t.t("search.title"))
+        self._fit()
+        self._show_words(t.lang)
         self._refresh()
 
     def _refresh(self) -> None:

@@ -1,22 +1,37 @@
-"""The kiosk window: a top bar (language, senior mode, home, exit), the stack of screens,
-and the idle-countdown overlay. It shows whatever step the flow is on."""
+"""The kiosk window: the chrome (header, step indicator, bottom bar, language chooser, idle
+countdown; ``screens/chrome.py``) around the stack of screens. It shows whatever step the
+flow is on."""
 
 from __future__ import annotations
 
 import importlib
 import time
+from collections.abc import Mapping
 
-from kiosk.i18n import LANGUAGES, Translator
+from kiosk.i18n import Translator
 from kiosk.visit.flow import Flow, Step
 from screens.attract import HIDDEN_CORNER as CORNER
+from screens.chrome import (
+    NO_CHROME,
+    STAGE_OF,
+    BottomBar,
+    CountdownOverlay,
+    Header,
+    LanguageChooser,
+    StepIndicator,
+    visit_stages,
+)
+from screens.design import COLOURS, stylesheet
 from screens.qt import (
     QApplication,
+    QColor,
     QEvent,
-    QFrame,
-    QHBoxLayout,
     QImage,
+    QLayout,
     QObject,
+    QPalette,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     Qt,
     QTimer,
@@ -24,8 +39,7 @@ from screens.qt import (
     QWidget,
     Signal,
 )
-from screens.theme import stylesheet
-from screens.widgets import Screen, button, label
+from screens.widgets import Screen, label
 
 # Which screen shows which step, as module:class: a screen's module is imported when the
 # screen is first built, so starting the kiosk loads the attract screen's code only.
@@ -50,99 +64,57 @@ SCREENS: dict[Step, str] = {
 }
 
 
+def style_part(widget: QWidget, elderly: bool) -> None:
+    """Give one part of the window (a screen, a piece of chrome) the mode's style sheet,
+    unless it has it already. The two sheets are generated once and cached (``stylesheet``)."""
+    if widget.property("senior") is not elderly:
+        widget.setStyleSheet(stylesheet(elderly))
+        widget.setProperty("senior", elderly)
+
+
 def screen_class(step: Step) -> type[Screen]:
     module, name = SCREENS[step].split(":")
     cls: type[Screen] = getattr(importlib.import_module(f"screens.{module}"), name)
     return cls
-_NO_TOPBAR = {Step.ATTRACT, Step.GOODBYE, Step.OUT_OF_SERVICE}
-
-
-class TopBar(QWidget):
-    """Language, senior mode, say-again, mute, home, exit. The voice buttons only signal:
-    the app owns the voice and tells the window whether it is on."""
-
-    repeat_requested = Signal()
-    voice_toggle_requested = Signal()
-
-    def __init__(self, flow: Flow, parent=None):
-        super().__init__(parent)
-        self.setObjectName("topbar")
-        self.setAttribute(Qt.WA_StyledBackground, True)
-        self.flow = flow
-        rows = QVBoxLayout(self)
-        rows.setContentsMargins(16, 12, 16, 12)
-        self.first, self.second = QHBoxLayout(), QHBoxLayout()
-        rows.addLayout(self.first)
-        rows.addLayout(self.second)
-        line = self.first
-        self.lang_buttons = {}
-        for lang in LANGUAGES:
-            btn = button(role="lang", name=f"top_lang_{lang}",
-                         on_click=lambda lang=lang: flow.set_language(lang))
-            btn.setCheckable(True)
-            self.lang_buttons[lang] = btn
-            line.addWidget(btn)
-        self.elderly_button = button(role="lang", name="elderly",
-                                     on_click=lambda: flow.set_elderly(not flow.elderly))
-        line.addWidget(self.elderly_button)
-        self.repeat_button = button(role="lang", name="repeat",
-                                    on_click=self.repeat_requested.emit)
-        self.voice_button = button(role="lang", name="voice",
-                                   on_click=self.voice_toggle_requested.emit)
-        self.home_button = button(on_click=flow.go_home, name="home")
-        self.exit_button = button(on_click=flow.cancel, name="exit")
-        for btn in (self.repeat_button, self.voice_button, self.home_button, self.exit_button):
-            self.second.addWidget(btn)
-        self.voice_on = True
-
-    def render(self, t: Translator) -> None:
-        self.repeat_button.setText(t.t("common.repeat"))
-        self.voice_button.setText(t.t("common.mute" if self.voice_on else "common.unmute"))
-        for lang, btn in self.lang_buttons.items():
-            btn.setText(t.t(f"lang.{lang}"))
-            btn.setChecked(lang == self.flow.language)
-        self.elderly_button.setText(t.t("common.elderly_off" if self.flow.elderly
-                                        else "common.elderly_on"))
-        self.home_button.setText(t.t("common.home"))
-        self.exit_button.setText(t.t("common.exit"))
-        busy = self.flow.step in (Step.PROCESSING, Step.PRINTING)
-        self.home_button.setEnabled(not busy)
-
-
-class CountdownOverlay(QFrame):
-    """"Are you still there?" with the seconds left and a big "more time" button."""
-
-    def __init__(self, flow: Flow, parent=None):
-        super().__init__(parent)
-        self.setObjectName("overlay")
-        box = QVBoxLayout(self)
-        box.setContentsMargins(40, 40, 40, 40)
-        self.title = label(kind="title", align=Qt.AlignCenter)
-        self.text = label(align=Qt.AlignCenter)
-        self.more = button(on_click=flow.more_time, role="primary", name="more_time")
-        for widget in (self.title, self.text, self.more):
-            box.addWidget(widget)
-        self.hide()
-
-    def render(self, t: Translator, seconds: float) -> None:
-        self.title.setText(t.t("timeout.title"))
-        self.text.setText(t.t("timeout.text", seconds=max(1, round(seconds))))
-        self.more.setText(t.t("common.more_time"))
-
-
 class _Screens(dict[Step, Screen]):
-    """The window's screens, each built the first time it is needed: start-up builds only
-    the attract screen, the rest follow after the first paint (``build_screens_soon``)."""
+    """The window's screens of one mode (standard or senior), each built the first time it is
+    needed: start-up builds only the attract screen, the rest follow after the first paint
+    (``build_screens_soon``). Each mode keeps its own screens, styled once with its own
+    sheet, so switching mode shows other widgets instead of re-polishing every widget."""
 
-    def __init__(self, window: KioskWindow) -> None:
+    def __init__(self, window: KioskWindow, elderly: bool) -> None:
         super().__init__()
         self._window = window
+        self.elderly = elderly
 
     def __missing__(self, step: Step) -> Screen:
         screen = screen_class(step)(self._window.flow)
         self[step] = screen
+        style_part(screen, self.elderly)
         self._window.stack.addWidget(screen)
         return screen
+
+
+class _Chrome:
+    """Header, step indicator and bottom bar of one mode, styled with that mode's sheet."""
+
+    def __init__(self, window: KioskWindow, flow: Flow, terminal: dict[str, str],
+                 elderly: bool) -> None:
+        self.header = Header(terminal)
+        self.steps = StepIndicator()
+        self.bottombar = BottomBar(flow)
+        bar = self.bottombar
+        bar.repeat_requested.connect(window.repeat_requested)
+        bar.voice_toggle_requested.connect(window.voice_toggle_requested)
+        bar.volume_requested.connect(window.volume_requested)
+        bar.language_requested.connect(window.open_language_chooser)
+        for part in (self.header, self.steps, self.bottombar):
+            part.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
+            style_part(part, elderly)
+            part.hide()
+
+    def parts(self) -> tuple[QWidget, QWidget, QWidget]:
+        return self.header, self.steps, self.bottombar
 
 
 class _FirstPaint(QObject):
@@ -167,10 +139,13 @@ class KioskWindow(QWidget):
 
     repeat_requested = Signal()
     voice_toggle_requested = Signal()
+    volume_requested = Signal(int)  # -1 quieter, +1 louder: the app's voice answers
+    speech_language_requested = Signal(str)  # cmn, yue, en: the chooser's spoken language
     technician_requested = Signal()
     first_painted = Signal()
 
-    def __init__(self, flow: Flow, width: int = 1080, height: int = 1920):
+    def __init__(self, flow: Flow, width: int = 1080, height: int = 1920,
+                 terminal: Mapping[str, str] | None = None):
         super().__init__()
         self.flow = flow
         self.t = Translator(flow.language)
@@ -178,38 +153,97 @@ class KioskWindow(QWidget):
         self.setObjectName("kiosk")
         self.setWindowTitle("kiosk-terminal")
         self.setFixedSize(width, height)
+        # the window has no style sheet of its own (each part has its mode's): paint its
+        # background in the palette's colour where a screen leaves space
+        palette = self.palette()
+        palette.setColor(QPalette.Window, QColor(COLOURS["background"]))
+        self.setPalette(palette)
+        self.setAutoFillBackground(True)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(0)
-        self.topbar = TopBar(flow)
-        self.topbar.repeat_requested.connect(self.repeat_requested)
-        self.topbar.voice_toggle_requested.connect(self.voice_toggle_requested)
-        box.addWidget(self.topbar)
+        terminal = dict(terminal or {"hall": "", "id": "", "hotline": "12345"})
+        self.terminal = terminal  # the hall's facts screens show (window, hours, nearest terminal)
+        # the chrome, once per mode (styled once each): a mode switch swaps which is shown
+        self.chromes: dict[bool, _Chrome] = {}
+        self.stack = QStackedWidget()
+        # the screen gets the space the chrome leaves: a screen too tall for it is cut (and
+        # the layout test names that screen) instead of pushing the bottom bar off the window
+        self.stack.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Ignored)
+        self.stack.layout().setSizeConstraint(QLayout.SetNoConstraint)
         self.banner = label(kind="problem", align=Qt.AlignCenter)
         self.banner.setObjectName("network_banner")
+        for elderly in (False, True):
+            self.chromes[elderly] = _Chrome(self, flow, terminal, elderly)
+        for elderly in (False, True):
+            box.addWidget(self.chromes[elderly].header)
+        for elderly in (False, True):
+            box.addWidget(self.chromes[elderly].steps)
         box.addWidget(self.banner)
-        self.stack = QStackedWidget()
         box.addWidget(self.stack, 1)
-        self.screens = _Screens(self)
+        for elderly in (False, True):
+            box.addWidget(self.chromes[elderly].bottombar)
+        self.modes = {elderly: _Screens(self, elderly) for elderly in (False, True)}
         self._first_paint: _FirstPaint | None = None
+        self.chooser = LanguageChooser(flow, self)
+        self.chooser.speech_requested.connect(self.speech_language_requested)
         self.overlay = CountdownOverlay(flow, self)
         self.technician: QWidget | None = None
         self._corner_taps: list[float] = []
+        self._press_seen: int | None = None  # timestamp of the press being delivered, till release
         self.last_input = time.monotonic()
         flow.on_change(lambda _flow: self.show_state())
         flow.on_session_end(lambda _reason: self.clear_all())
         QApplication.instance().installEventFilter(self)
         self.show_state()
 
+    # the current mode's parts (tests, the demo and the app look buttons up in them)
+    @property
+    def screens(self) -> _Screens:
+        return self.modes[self.flow.elderly]
+
+    @property
+    def header(self) -> Header:
+        return self.chromes[self.flow.elderly].header
+
+    @property
+    def steps(self) -> StepIndicator:
+        return self.chromes[self.flow.elderly].steps
+
+    @property
+    def bottombar(self) -> BottomBar:
+        return self.chromes[self.flow.elderly].bottombar
+
+    topbar = bottombar  # the old name
+
+    def all_screens(self) -> list[Screen]:
+        """Every screen built so far, of both modes."""
+        return [screen for mode in self.modes.values() for screen in mode.values()]
+
     def eventFilter(self, obj, event) -> bool:
-        if event.type() in (QEvent.MouseButtonPress, QEvent.KeyPress, QEvent.TouchBegin):
+        kind = event.type()
+        if kind in (QEvent.MouseButtonPress, QEvent.KeyPress, QEvent.TouchBegin):
             self.last_input = time.monotonic()
             self.flow.touch()
-            if event.type() == QEvent.MouseButtonPress:
+            if kind != QEvent.KeyPress and self._new_press(event):
                 self._corner_tap(event)
-            elif event.type() == QEvent.KeyPress and (obj is self or self.isAncestorOf(obj)):
+            elif kind == QEvent.KeyPress and isinstance(obj, QWidget) and (
+                    obj is self or self.isAncestorOf(obj)):  # not the QWindow: TypeError
                 return self._key(event)
+        elif kind in (QEvent.MouseButtonRelease, QEvent.TouchEnd, QEvent.TouchCancel):
+            self._press_seen = None
         return False
+
+    def _new_press(self, event) -> bool:
+        """True once per physical press. This app-wide filter sees one press several times:
+        on the window (QWindow), on the widget under the finger, on each parent it propagates
+        to, and a touch again as the mouse press Qt synthesizes from it — all with the same
+        timestamp and before the release."""
+        stamp = event.timestamp()
+        if self._press_seen is not None and (stamp == self._press_seen or not stamp):
+            return False
+        self._press_seen = stamp
+        return True
 
     def _key(self, event) -> bool:
         """A physical keypad works every screen: arrows and Tab move, Enter presses,
@@ -234,7 +268,8 @@ class KioskWindow(QWidget):
 
     def _corner_tap(self, event) -> None:
         """Five taps in the top-left corner within three seconds open technician mode."""
-        pos = self.mapFromGlobal(event.globalPosition().toPoint())
+        point = event.points()[0] if event.type() == QEvent.TouchBegin else event
+        pos = self.mapFromGlobal(point.globalPosition().toPoint())
         if not (0 <= pos.x() < CORNER and 0 <= pos.y() < CORNER):
             self._corner_taps.clear()
             return
@@ -252,27 +287,36 @@ class KioskWindow(QWidget):
 
     def build_all_screens(self) -> None:
         """Build every screen now (benches and screenshot runs want them all at once)."""
-        for step in SCREENS:
-            self.screens[step]
+        for mode in (self.flow.elderly, not self.flow.elderly):
+            for step in SCREENS:
+                self.modes[mode][step]
 
     def build_screens_soon(self) -> None:
         """After the first paint: build the screens not yet shown, one per turn of the event
         loop, so the resident's first tap finds them ready and a touch is never kept waiting."""
-        missing = [step for step in SCREENS if step not in self.screens]
+        missing = [(mode, step) for mode in (self.flow.elderly, not self.flow.elderly)
+                   for step in SCREENS if step not in self.modes[mode]]
 
         def next_one() -> None:
-            while missing and missing[0] in self.screens:
+            while missing and missing[0][1] in self.modes[missing[0][0]]:
                 missing.pop(0)
             if missing:
-                self.screens[missing.pop(0)]
+                mode, step = missing.pop(0)
+                self.modes[mode][step]
                 QTimer.singleShot(0, self, next_one)
 
         QTimer.singleShot(0, self, next_one)
 
     def set_voice_on(self, on: bool) -> None:
         """The app's voice was switched on or off: the mute button says which."""
-        self.topbar.voice_on = on
+        for chrome in self.chromes.values():
+            chrome.bottombar.voice_on = on
         self.show_state()
+
+    def open_language_chooser(self) -> None:
+        style_part(self.chooser, self.flow.elderly)
+        self.chooser.render(self.t)
+        self.chooser.open()
 
     def show_face_frame(self, image: QImage, prompt_code: str, progress: float) -> None:
         """The newest camera frame and the face gate's prompt, while on the face step."""
@@ -282,9 +326,13 @@ class KioskWindow(QWidget):
     def show_technician(self, screen: QWidget) -> None:
         self.close_technician()
         self.technician = screen
+        style_part(screen, self.flow.elderly)
         self.stack.addWidget(screen)
         self.stack.setCurrentWidget(screen)
-        self.topbar.hide()
+        for chrome in self.chromes.values():
+            for part in chrome.parts():
+                part.hide()
+        self.chooser.hide()
 
     def close_technician(self) -> None:
         if self.technician is not None:
@@ -294,33 +342,70 @@ class KioskWindow(QWidget):
             self.show_state()
 
     def clear_all(self) -> None:
-        """A session ended: no screen may keep anything of the resident's."""
-        for screen in self.screens.values():
+        """A session ended: no screen may keep anything of the resident's (nor the spoken
+        language they chose)."""
+        self.chooser.speech = None
+        for screen in self.all_screens():
             screen.clear()
 
     def current_screen(self) -> Screen:
         return self.screens[self.flow.step]
 
+    def _switch_to(self, screen: Screen) -> None:
+        """Show ``screen``. A focus left inside the page being hidden is dropped first: Qt
+        would otherwise walk the whole focus chain (every widget of both modes) to move it,
+        milliseconds per switch; the new page's first button takes the focus instead."""
+        old = self.stack.currentWidget()
+        if old is screen:
+            return
+        focus = QApplication.focusWidget()
+        had_focus = focus is not None and old is not None and old.isAncestorOf(focus)
+        if had_focus:
+            focus.clearFocus()
+        self.stack.setCurrentWidget(screen)
+        if had_focus:
+            first = screen.findChild(QPushButton)
+            if first is not None and first.isVisibleTo(screen):
+                first.setFocus(Qt.OtherFocusReason)
+
     def show_state(self) -> None:
         flow = self.flow
-        if self._elderly_applied != flow.elderly:
-            self.setStyleSheet(stylesheet(flow.elderly))
-            self._elderly_applied = flow.elderly
+        if self._elderly_applied is not None and self._elderly_applied != flow.elderly:
+            for part in self.chromes[self._elderly_applied].parts():
+                part.hide()  # the other mode's chrome steps aside; its screens stay built
+        self._elderly_applied = flow.elderly
         self.t.set_language(flow.language)
         screen = self.screens[flow.step]
         screen.render(self.t)
         if self.technician is not None:
             return  # technician mode covers the resident screens until it is left
-        self.stack.setCurrentWidget(screen)
-        self.topbar.setVisible(flow.step not in _NO_TOPBAR)
-        self.topbar.render(self.t)
+        self._switch_to(screen)
+        chrome = flow.step not in NO_CHROME
+        self.header.setVisible(chrome)
+        self.bottombar.setVisible(chrome)
+        if chrome:
+            self.header.render(self.t, network_down=flow.network_down, elderly=flow.elderly)
+            self.bottombar.render(self.t)
+        stage = STAGE_OF.get(flow.step)
+        self.steps.setVisible(stage is not None)
+        if stage is not None:
+            stages = visit_stages(flow.service)
+            if stage == "view" and stages[-1] == "print":
+                stage = "print"
+            self.steps.render(self.t, stages, stage)
+        if not chrome:
+            self.chooser.hide()
+        elif self.chooser.isVisible():
+            style_part(self.chooser, flow.elderly)
+            self.chooser.render(self.t)
         self.banner.setText(self.t.t("banner.network_down"))
-        self.banner.setVisible(flow.network_down and flow.step not in _NO_TOPBAR)
+        if flow.network_down and chrome:
+            style_part(self.banner, flow.elderly)
+        self.banner.setVisible(flow.network_down and chrome)
         if flow.countdown_remaining is not None:
+            style_part(self.overlay, flow.elderly)
             self.overlay.render(self.t, flow.countdown_remaining)
-            margin = 80
-            self.overlay.setGeometry(margin, self.height() // 3, self.width() - 2 * margin,
-                                     self.height() // 3)
+            self.overlay.setGeometry(self.rect())
             self.overlay.show()
             self.overlay.raise_()
         else:

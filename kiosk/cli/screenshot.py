@@ -7,8 +7,12 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.exit_codes import EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from kiosk.app.kiosk_app import KioskApp
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +24,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="print every screen's name, one per line")
     p.add_argument("--all", metavar="DIR",
                    help="every screen in every language and mode into DIR (<screen>-<lang>[-elderly].png)")
+    p.add_argument("--tree", metavar="FILE.json",
+                   help="also write the visible widget tree as JSON (with --all: any value, "
+                        "one <screen>-<lang>[-elderly].json beside each PNG)")
+    p.add_argument("--size", type=_size, default=None, metavar="WxH",
+                   help="window size, e.g. 1920x1080 (default: the config's [screen])")
     p.set_defaults(func=screenshot)
+
+
+def _size(text: str) -> tuple[int, int]:
+    """``1920x1080`` → (1920, 1080), a clear usage error otherwise."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, not {text!r}") from None
+    if not (320 <= width <= 7680 and 320 <= height <= 7680):
+        raise argparse.ArgumentTypeError(f"size {text!r} outside 320–7680 px")
+    return width, height
+
+
+def _screen(args: argparse.Namespace) -> dict[str, object]:
+    if args.size is None:
+        return {}
+    return {"screen": {"width": args.size[0], "height": args.size[1]}}
+
+
+def _write_tree(app: KioskApp, path: Path) -> Path:
+    import json
+
+    from kiosk.logs import write_private
+    from screens.tree import widget_tree
+
+    app.qt.processEvents()
+    text = json.dumps(widget_tree(app.window), ensure_ascii=False, indent=1)
+    return write_private(path, text.encode("utf-8"))
 
 
 def screenshot(args: argparse.Namespace) -> int:
@@ -31,7 +68,7 @@ def screenshot(args: argparse.Namespace) -> int:
         print("\n".join(SCREEN_NAMES))
         return EXIT_OK
     if args.all:
-        return _all(Path(args.all))
+        return _all(Path(args.all), tree=bool(args.tree), screen=_screen(args))
     if not args.screen or not args.out:
         print("kiosk screenshot: need --screen NAME and --out FILE (or --list, --all)",
               file=sys.stderr)
@@ -46,12 +83,15 @@ def screenshot(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="kiosk-shot-") as tmp:
         rig = DemoRig(Path(tmp)).start(devices=False)
         try:
-            config = rig.config(ui={"language": args.lang, "elderly_mode": args.elderly})
+            config = rig.config(ui={"language": args.lang, "elderly_mode": args.elderly},
+                                **_screen(args))
             app = KioskApp(config)
             app.start(show=True)
             try:
                 stage_screen(app, args.screen)
                 snapshot(app, Path(args.out))
+                if args.tree:
+                    _write_tree(app, Path(args.tree))
             finally:
                 app.stop()
         finally:
@@ -60,24 +100,30 @@ def screenshot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _all(out: Path) -> int:
+def _all(out: Path, *, tree: bool = False, screen: dict[str, object] | None = None) -> int:
     from kiosk.app.kiosk_app import KioskApp
     from kiosk.demo.rig import DemoRig
     from kiosk.demo.visit import render_all
+    from kiosk.logs import private_dir
 
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     count = 0
     with tempfile.TemporaryDirectory(prefix="kiosk-shot-") as tmp:
         rig = DemoRig(Path(tmp)).start(devices=False)
         try:
             for lang in ("zh_CN", "zh_HK", "en"):
                 for elderly in (False, True):
-                    config = rig.config(ui={"language": lang, "elderly_mode": elderly})
+                    config = rig.config(ui={"language": lang, "elderly_mode": elderly},
+                                        **(screen or {}))
                     app = KioskApp(config)
                     app.start(show=True)
                     try:
                         suffix = f"-{lang}" + ("-elderly" if elderly else "")
-                        count += len(render_all(app, out, suffix))
+                        def write(png: Path, app: KioskApp = app) -> Path:
+                            return _write_tree(app, png.with_suffix(".json"))
+
+                        shots = render_all(app, out, suffix, each=write if tree else None)
+                        count += len(shots)
                     finally:
                         app.stop()
         finally:

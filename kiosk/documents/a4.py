@@ -55,12 +55,17 @@ def _width(text: str, size: float) -> float:
     return pdfmetrics.stringWidth(text, FONT, size)
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9.,:;/()\-+_@%#*'\"¥]+ ?|.")  # a word, a number, or one character
+# numbers, amounts, dates, months ("2026年10月", "Oct 2026"), times: never wrapped
+_WHOLE = re.compile(r"^([\d\s.,:;/()\-+%¥—年月日]*|[A-Z][a-z]{2} \d{4})$")
+
+
 def wrap_text(text: str, size: float, width: float) -> list[str]:
     """Break into lines no wider than ``width``: between any CJK characters, at spaces in
     Latin text, and inside a word only when the word alone is too wide."""
     lines: list[str] = []
     for para in str(text).split("\n"):
-        tokens = re.findall(r"[A-Za-z0-9.,:;/()\-+_@%#*'\"]+ ?|.", para)
+        tokens = _TOKEN.findall(para)
         line = ""
         for tok in tokens:
             if _width(line + tok.rstrip(), size) <= width:
@@ -208,22 +213,65 @@ def _totals(tpl: A4Template, rows: list[list[str]]) -> list[str] | None:
     return total
 
 
+def _whole(col_align: str, cells: list[str]) -> bool:
+    """A column printed unwrapped: right/centre-aligned figures and codes, or one whose
+    every cell is a number, amount, date or time."""
+    return col_align in ("right", "center") or all(_WHOLE.match(c) for c in cells if c)
+
+
+def column_widths(tpl: A4Template, header: list[str], rows: list[list[str]], total: float,
+                  size: float, pad: float) -> tuple[list[float], list[bool]] | None:
+    """Widths from the content: a figure column as wide as its widest value, a text column
+    at least as wide as its widest word, the rest shared by the template's weights; None
+    when the figures alone do not fit at this font ``size``."""
+    least, whole = [], []
+    for i, col in enumerate(tpl.columns):
+        cells = [r[i] for r in rows]
+        keep = _whole(col.align, cells)
+        head = max((_width(t.strip(), size) for t in _TOKEN.findall(header[i])), default=0)
+        if keep:
+            body = max((_width(c, size) for c in cells), default=0)
+        else:
+            body = max((_width(t.strip(), size) for c in cells for t in _TOKEN.findall(c)), default=0)
+        least.append(max(head, body) + 2 * pad + 0.5)
+        whole.append(keep)
+    if sum(least) > total:
+        return None
+    weights = sum(c.width for c in tpl.columns)
+    wanted = [max(m, total * c.width / weights) for m, c in zip(least, tpl.columns, strict=True)]
+    slack = sum(wanted) - sum(least)
+    room = total - sum(least)
+    if slack > 0:
+        wanted = [m + (w - m) * room / slack for m, w in zip(least, wanted, strict=True)]
+    return wanted, whole
+
+
 def _place_table(lay: _Layout, tpl: A4Template, ctx: Mapping[str, object]) -> None:
     if not tpl.columns:
         return
     rows = _rows(tpl, ctx)
-    scale = lay.width / sum(c.width for c in tpl.columns)
-    xs, x = [], lay.left
-    for c in tpl.columns:
-        xs.append((x, c.width * scale))
-        x += c.width * scale
+    total = _totals(tpl, rows)
+    header = [c.label for c in tpl.columns]
     pad, size = 1.6 * MM, 9.0
+    fitted = None
+    while fitted is None:  # a smaller type before a cut figure: 9 pt down to 6 pt
+        fitted = column_widths(tpl, header, rows + ([total] if total else []), lay.width, size, pad)
+        if fitted is None:
+            if size <= 6.0:
+                raise A4TemplateError(f"A4 {tpl.name}: the table's figures do not fit the page")
+            size -= 0.5
+    widths, whole = fitted
+    xs, x = [], lay.left
+    for w in widths:
+        xs.append((x, w))
+        x += w
 
-    def wrapped(cells: list[str]) -> list[list[str]]:
-        return [wrap_text(t, size, w - 2 * pad) for t, (_, w) in zip(cells, xs, strict=False)]
+    def wrapped(cells: list[str], head: bool = False) -> list[list[str]]:
+        return [[t] if whole[i] and not head else wrap_text(t, size, w - 2 * pad)
+                for i, (t, (_, w)) in enumerate(zip(cells, xs, strict=False))]
 
-    def place_row(cells: list[str], bold: bool, shade: bool) -> None:
-        parts = wrapped(cells)
+    def place_row(cells: list[str], bold: bool, shade: bool, head: bool = False) -> None:
+        parts = wrapped(cells, head)
         h = max(len(p) for p in parts) * size * LEADING + 2 * pad
         page = lay.pages[-1]
         page.ops.append(("row", lay.left, lay.y, lay.width, h, shade, [cx for cx, _ in xs]))
@@ -233,19 +281,17 @@ def _place_table(lay: _Layout, tpl: A4Template, ctx: Mapping[str, object]) -> No
                                  w - 2 * pad, line, size, col.align, bold))
         lay.y += h
 
-    def height(cells: list[str]) -> float:
-        return max(len(p) for p in wrapped(cells)) * size * LEADING + 2 * pad
+    def height(cells: list[str], head: bool = False) -> float:
+        return max(len(p) for p in wrapped(cells, head)) * size * LEADING + 2 * pad
 
-    header = [c.label for c in tpl.columns]
-    lay.ensure(height(header) * 2)
-    place_row(header, True, True)
+    lay.ensure(height(header, True) * 2)
+    place_row(header, True, True, True)
     if not rows:
-        place_row([tpl.common["no_records"]] + [""] * (len(xs) - 1), False, False)
-    total = _totals(tpl, rows)
+        place_row([tpl.common["no_records"]] + [""] * (len(xs) - 1), False, False, True)
     for cells in rows + ([total] if total else []):
         if lay.ensure(height(cells)):  # the table goes on: repeat its title and header
             lay.text(f"{tpl.title}{tpl.common['continued']}", 11, bold=True, gap=3 * MM)
-            place_row(header, True, True)
+            place_row(header, True, True, True)
         place_row(cells, cells is total, cells is total)
     lay.y += 5 * MM
 
@@ -312,19 +358,25 @@ def _paint_footer(c: Canvas, tpl: A4Template, ctx: Mapping[str, object], number:
     top = PAGE_H - MARGIN - FOOTER_H + 3 * MM  # from the page top
     c.setLineWidth(0.8)
     c.line(MARGIN, PAGE_H - top, PAGE_W - MARGIN, PAGE_H - top)
-    qr = FOOTER_H - 6 * MM
+    qr = FOOTER_H - 11 * MM
     _paint_qr(c, str(ctx.get("verify_url") or ctx["verification_code"]),
               PAGE_W - MARGIN - qr, PAGE_H - top - 2 * MM - qr, qr)
     com = tpl.common
+    _draw(c, PAGE_W - MARGIN - qr - 4 * MM, top + 2 * MM + qr + 4 * MM, qr + 8 * MM, com["scan"],
+          8.5, "center", False)  # "扫码验真" under the QR
+    hall = "  ".join(str(ctx[k]) for k in ("hall", "hall_address") if ctx.get(k))
+    if ctx.get("hotline"):
+        hall += f"    {com['hotline']}：{ctx['hotline']}"
     lines = [
         (com["self_service"], True),
         (f"{com['verification']}：{ctx['verification_code']}", False),
         (f"{com['terminal']}：{ctx['terminal_id']}    {com['printed_at']}：{ctx['printed_at']}", False),
+        (hall, False),
         (com["page"].format(page=number, pages=total), False),
     ]
     y = top + 2 * MM
-    for text, bold in lines:
-        y += 5.2 * MM
+    for text, bold in (line for line in lines if line[0]):
+        y += 4.8 * MM
         _draw(c, MARGIN, y, PAGE_W - 2 * MARGIN - qr, text, 9.5, "left", bold)
 
 

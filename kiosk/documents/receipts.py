@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from drivers.escpos_elements import (
+    Align,
     Barcode,
     Element,
     Feed,
@@ -86,8 +87,9 @@ def render_receipt(template: str, context: Mapping[str, object], lang: str) -> R
     def fill(text: str) -> str:
         def sub(m: re.Match[str]) -> str:
             at, key = m.groups()
-            if at:
-                return labels[key]
+            if at:  # a label may name context values too ("共 {total_rows} 条"); others stay
+                return _PLACEHOLDER.sub(lambda k: _as_text(ctx[k[2]]) if not k[1] and k[2] in ctx
+                                        else k[0], labels[key])
             if key not in ctx:
                 raise ReceiptTemplateError(f"receipt {template}: context lacks {key!r}")
             return _as_text(ctx[key])
@@ -124,22 +126,29 @@ def _element(el: dict[str, Any], fill: Callable[[str], str], ctx: Mapping[str, o
     if kind == "feed":
         return [Feed(int(el.get("lines", 1)))]
     if kind == "lines":
-        # [[label, value]…]; any other shape fails below with the message that says so
-        pairs = cast("Iterable[tuple[object, object]]", ctx.get("lines") or [])
+        # [[label, value]…] from ctx "lines" (or the element's ``key``, e.g. "totals"); any
+        # other shape fails below with the message that says so
+        pairs = cast("Iterable[tuple[object, object]]", ctx.get(el.get("key", "lines")) or [])
         try:
             return [Pair(_as_text(label), _as_text(value)) for label, value in pairs]
         except (TypeError, ValueError) as exc:
             raise ReceiptTemplateError(f"receipt {template}: lines must be [[label, value]…]") from exc
     if kind == "table":
         # {columns: [...], rows: [[...]]}; any other shape fails below with the message
-        table = cast("Mapping[str, Iterable[Iterable[object]]]", ctx.get("table") or {})
+        # optional per column: align (left/right/center), priority (int), wrap (bool)
+        table = cast("Mapping[str, Any]", ctx.get("table") or {})
         try:
             columns = tuple(_as_text(c) for c in table["columns"])
             rows = tuple(tuple(_as_text(c) for c in row) for row in table["rows"])
-        except (KeyError, TypeError) as exc:
+            align = tuple(cast("Align", a) if a in ("left", "right", "center") else "left"
+                          for a in table.get("align", ()))
+            priority = tuple(int(p) for p in table.get("priority", ()))
+            wraps = tuple(bool(w) for w in table.get("wrap", ()))
+        except (KeyError, TypeError, ValueError) as exc:
             raise ReceiptTemplateError(
                 f"receipt {template}: table must be {{columns: [...], rows: [[...]]}}") from exc
-        return [Table(columns, rows)]
+        return [Table(columns, rows, align=align, priority=priority, wrap=wraps,
+                      left_off=fill(el.get("left_off", "")))]
     raise ReceiptTemplateError(f"receipt {template}: unknown kind {kind!r}")  # pragma: no cover
 
 
@@ -164,7 +173,8 @@ def _as_text(value: object) -> str:
 def sample_context(template: str) -> dict[str, object]:
     """Synthetic context for test prints and the technician's receipt test."""
     base: dict[str, object] = {"terminal_id": "GZ-TH-0042", "printed_at": "2026-11-24 09:30",
-            "masked_name": "陈*明", "masked_id": "440106********123X", "service_name": "社保参保证明打印"}
+            "masked_name": "陈*明", "masked_id": "440106********123X", "service_name": "社保参保证明打印",
+            "hall": "天河区政务服务中心", "hall_address": "广州市天河区示例路 1 号", "hotline": "12345"}
     extra: dict[str, dict[str, object]] = {
         "queue_ticket": {"number": "A023", "hall": "天河区政务服务中心", "waiting": 5,
                          "time": "2026-11-24 09:30"},
@@ -172,8 +182,11 @@ def sample_context(template: str) -> dict[str, object]:
                             "progress_url": "https://zwfw.example.gov.cn/p/GZ20261124000123",
                             "lines": [["参保状态", "正常参保"], ["累计月数", "96"]],
                             "table": {"columns": ["月份", "险种", "金额"],
-                                      "rows": [["2026-09", "养老", "412.80"],
-                                               ["2026-10", "养老", "412.80"]]}},
+                                      "rows": [["2026-10", "养老", "412.80"],
+                                               ["2026-09", "养老", "412.80"]],
+                                      "align": ["left", "left", "right"]},
+                            "period": "2026-09 至 2026-10", "total_rows": 14, "shown_rows": 2,
+                            "more_a4": True, "totals": [["金额合计", "¥825.60"]]},
         "appointment": {"place": "天河区政务服务中心 3楼 12号窗口", "slot": "2026-11-25 10:00-10:30",
                         "booking_number": "YY20261125-0456"},
         "offline_receipt": {"local_reference": "LOCAL-0042-000017"},

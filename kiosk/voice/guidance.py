@@ -30,9 +30,11 @@ _KEYS = {
 }
 
 
-def spoken_text(flow: Flow, t: Translator) -> str:
-    """The sentence for the flow's current state ("" when there is nothing to say)."""
-    lang = flow.language
+def spoken_text(flow: Flow, t: Translator, lang: str | None = None) -> str:
+    """The sentence for the flow's current state ("" when there is nothing to say), in
+    ``lang`` (default: the screen's; ``t`` must speak it too): English speech chosen on a
+    Chinese screen reads English sentences and the services' English names."""
+    lang = lang or flow.language
     if flow.countdown_remaining is not None:
         return " ".join((t.t("timeout.title"),
                          t.t("timeout.text", seconds=max(1, round(flow.countdown_remaining)))))
@@ -55,6 +57,10 @@ def spoken_text(flow: Flow, t: Translator) -> str:
         return service.inputs[0].label(lang)
     if step is Step.RESULT and flow.result is not None:
         return _summary(flow.result, lang)
+    if step is Step.TAKE_DOCUMENTS and flow.take_reminders and flow.waiting_to_be_taken:
+        return t.t(f"take.{flow.waiting_to_be_taken}_still_there")
+    if step is Step.ATTRACT and flow.left_kind:
+        return t.t(f"attract.{flow.left_kind}_left")
     if step is Step.ERROR:
         return t.t(flow.error_key or "central.error")
     return " ".join(t.t(k) for k in _KEYS.get(step, ()))

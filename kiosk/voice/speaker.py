@@ -20,7 +20,7 @@ import re
 import signal
 import subprocess
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 from kiosk.logs import mask_text
@@ -45,6 +45,9 @@ from kiosk.voice.sinks import (
 )
 
 __all__ = [
+    "DEFAULT_VOLUME_LEVEL",
+    "SPEECH_LANGUAGES",
+    "VOLUME_LEVELS",
     "UnknownVoiceLanguage",
     "Voice",
     "VoiceConfigError",
@@ -52,6 +55,7 @@ __all__ = [
     "VoiceSink",
     "VoiceSinkError",
     "prepare_text",
+    "speech_plan",
 ]
 
 log = logging.getLogger(__name__)
@@ -66,6 +70,33 @@ def prepare_text(text: str) -> str:
     (espeak's phoneme-input bracket) is split so it is read, not interpreted."""
     text = _CONTROL_RE.sub(" ", text)[:MAX_TEXT_CHARS]
     return re.sub(r"\[(?=\[)", "[ ", text).strip()
+
+
+# Volume − / +: factors over the configured espeak-ng amplitude (``volume`` in voice.toml),
+# capped at espeak's 200. The middle one is the configured volume, where every visit starts.
+VOLUME_LEVELS = (0.35, 0.5, 0.7, 1.0, 1.3, 1.6, 2.0)
+DEFAULT_VOLUME_LEVEL = VOLUME_LEVELS.index(1.0)
+
+# Spoken languages a resident can choose, whatever the script on screen: Mandarin, Cantonese,
+# English (codes are voice.toml aliases). A Cantonese speaker may well read 简体.
+SPEECH_LANGUAGES = ("cmn", "yue", "en")
+_CHINESE = ("zh_CN", "zh_HK")
+
+
+def speech_plan(settings: VoiceSettings, screen_lang: str,
+                speech: str | None) -> tuple[str, str]:
+    """(language of the text to speak, voice language) for a screen language and a chosen
+    spoken language (None: speak the screen's language).
+
+    Chinese voices read either script, so Cantonese speech on a 简体 screen reads the screen's
+    own sentences; English speech on a Chinese screen, or Chinese speech on an English one,
+    reads the sentences of the voice's language. Raises :class:`UnknownVoiceLanguage`."""
+    if not speech:
+        return screen_lang, screen_lang
+    voice_lang = settings.profile(speech).lang
+    if voice_lang in _CHINESE and screen_lang in _CHINESE:
+        return screen_lang, speech
+    return voice_lang, speech
 
 
 def speech_forced_off() -> bool:
@@ -93,12 +124,18 @@ class Voice:
         *,
         enabled: bool = True,
         settings: VoiceSettings | None = None,
+        speech_language: str | None = None,
     ):
         requested = sink if isinstance(sink, VoiceSink) else VoiceSink.parse(sink)
         if speech_forced_off() and requested.kind != "wav":
             requested = VoiceSink.off()
         self.sink = requested
         self._settings = settings if settings is not None else load_voice_settings()
+        if speech_language:
+            self._settings.profile(speech_language)  # an unknown one fails here, not mid-visit
+        self._default_speech = speech_language or None
+        self._speech = self._default_speech
+        self._volume_level = DEFAULT_VOLUME_LEVEL
         self._enabled = enabled
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[_Utterance | None] = queue.SimpleQueue()
@@ -128,6 +165,62 @@ class Voice:
     def enabled(self) -> bool:
         return self._enabled
 
+    @property
+    def settings(self) -> VoiceSettings:
+        return self._settings
+
+    # ---- volume − / + and the spoken language (the bottom bar and the chooser call these)
+
+    @property
+    def volume_level(self) -> int:
+        """0 (quietest) … ``len(VOLUME_LEVELS) - 1``; :data:`DEFAULT_VOLUME_LEVEL` at rest."""
+        with self._lock:
+            return self._volume_level
+
+    @property
+    def can_be_quieter(self) -> bool:
+        return self.volume_level > 0
+
+    @property
+    def can_be_louder(self) -> bool:
+        return self.volume_level < len(VOLUME_LEVELS) - 1
+
+    def change_volume(self, step: int) -> int:
+        """One step quieter (−1) or louder (+1), within bounds; the last sentence is said
+        again at the new volume, so the resident hears what they chose. The new level."""
+        with self._lock:
+            level = min(max(self._volume_level + step, 0), len(VOLUME_LEVELS) - 1)
+            changed = level != self._volume_level
+            self._volume_level = level
+        if changed:
+            log.info("voice volume level %d", level)
+            self.repeat()
+        return level
+
+    @property
+    def speech_language(self) -> str | None:
+        """The spoken language chosen (``cmn``, ``yue``, ``en``), or None: the screen's."""
+        with self._lock:
+            return self._speech
+
+    def set_speech_language(self, speech: str | None) -> None:
+        """Speak this language whatever the screen's script (None: the screen's language).
+        Raises :class:`UnknownVoiceLanguage` for a language no voice is configured for."""
+        if speech:
+            self._settings.profile(speech)
+        with self._lock:
+            self._speech = speech or None
+
+    def plan(self, screen_lang: str) -> tuple[str, str]:
+        """(text language, voice language) for the screen language now: see :func:`speech_plan`."""
+        return speech_plan(self._settings, screen_lang, self.speech_language)
+
+    def reset_for_next_visit(self) -> None:
+        """The visit ended: the next resident starts at the default volume and spoken language."""
+        with self._lock:
+            self._volume_level = DEFAULT_VOLUME_LEVEL
+            self._speech = self._default_speech
+
     def say(self, text: str, lang: str, *, slow: bool = False) -> None:
         """Stop whatever is playing and speak ``text``; returns at once.
 
@@ -135,6 +228,9 @@ class Voice:
         profile = self._settings.profile(lang)
         spoken = prepare_text(text)
         with self._lock:
+            factor = VOLUME_LEVELS[self._volume_level]
+            if factor != 1.0:
+                profile = replace(profile, volume=min(200, max(1, round(profile.volume * factor))))
             self._last = (text, lang, slow)
             self._interrupt_locked()
             if self._closed or not self._enabled or self.sink.kind == "off" or not spoken:

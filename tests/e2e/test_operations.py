@@ -1,5 +1,7 @@
-"""Central operations and technicians on the running app: a remote command through the
-heartbeat closes the terminal between visits; the hidden gesture and PIN open technician mode."""
+"""Central operations and technicians on the running app: a remote command queued in the
+fleet service (a real ``kiosk-fleet serve``, tests/fixtures/fleet.py) reaches the terminal
+through its heartbeat and closes it between visits; the hidden gesture and PIN open
+technician mode."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ TERMINAL = "GZ-DEMO-0001"
 
 @pytest.fixture
 def rig(tmp_path):
-    rig = DemoRig(tmp_path / "rig").start()
+    rig = DemoRig(tmp_path / "rig", mode="test").start()  # sub-second timers
     yield rig
     rig.stop()
 
@@ -35,6 +37,17 @@ def app(rig, tmp_path, qtbot):
     app.stop()
 
 
+@pytest.fixture
+def fleet_app(rig, tmp_path, qtbot, fleet_service):
+    """The running app enrolled with a real fleet service (its heartbeats go there)."""
+    config = fleet_service.enrol(rig.config(ops={"heartbeat_interval": 0.3}),
+                                 tmp_path / "fleet.key")
+    app = KioskApp(config, tick_ms=100)
+    app.start(show=True)
+    yield app
+    app.stop()
+
+
 def admin(rig, path, **body):
     url = f"{rig.central.address}/_admin/{path}"
     reply = requests.post(url, json=body, timeout=5) if body else requests.get(url, timeout=5)
@@ -42,23 +55,28 @@ def admin(rig, path, **body):
     return reply.json()
 
 
-def test_maintenance_waits_for_the_resident_then_closes_and_acknowledges(app, rig, qtbot):
+def test_maintenance_waits_for_the_resident_then_closes_and_acknowledges(fleet_app,
+                                                                         fleet_service, qtbot):
+    app, terminal = fleet_app, fleet_app.config.fleet["terminal_id"]
     app.flow.start()  # a resident is mid-visit
-    cmd = admin(rig, f"terminals/{TERMINAL}/commands", command="maintenance_on")
-    qtbot.wait(1500)
+    cid = fleet_service.queue(terminal, "maintenance_on")
+
+    def status() -> str:
+        return str(fleet_service.command(terminal, cid)["status"])
+
+    qtbot.waitUntil(lambda: status() == "delivered", timeout=10000)  # the terminal has it
+    for _ in range(2):  # two more heartbeats: the runner had its chance, and held it
+        seen = app.ops.heartbeat.last
+        qtbot.waitUntil(lambda seen=seen: app.ops.heartbeat.last is not seen, timeout=10000)
     assert app.flow.step is Step.HOME  # never interrupted
+    assert status() == "delivered"
     app.flow.cancel()
     qtbot.waitUntil(lambda: app.flow.step is Step.OUT_OF_SERVICE, timeout=10000)
     assert not app.window.topbar.isVisible()
-
-    def acked() -> bool:
-        beats = admin(rig, f"terminals/{TERMINAL}/heartbeats")["heartbeats"]
-        return any(a.get("id") == cmd["id"] and a.get("ok") for b in beats for a in b.get("acks", []))
-
-    qtbot.waitUntil(acked, timeout=10000)
+    qtbot.waitUntil(lambda: status() == "done", timeout=10000)  # acknowledged in the fleet
     app.flow.start()
     assert app.flow.step is Step.OUT_OF_SERVICE  # closed means closed
-    admin(rig, f"terminals/{TERMINAL}/commands", command="maintenance_off")
+    fleet_service.queue(terminal, "maintenance_off")
     qtbot.waitUntil(lambda: app.flow.step is Step.ATTRACT, timeout=10000)
 
 
@@ -73,11 +91,17 @@ def test_five_corner_taps_and_the_pin_open_technician_mode(app, tmp_path, qtbot)
     qtbot.waitUntil(lambda: pad.findChild(QPushButton, "recheck") is not None
                     and pad.findChild(QPushButton, "recheck").isVisible(), timeout=10000)
     result = pad.findChild(QLabel, "action_result")
-    qtbot.mouseClick(pad.findChild(QPushButton, "action_离线队列 Outbox"), Qt.LeftButton)
+
+    def press(name: str) -> None:  # checks and actions run on workers; the pad waits for each
+        qtbot.waitUntil(lambda: not pad.busy, timeout=20000)
+        qtbot.mouseClick(pad.findChild(QPushButton, name), Qt.LeftButton)
+        qtbot.waitUntil(lambda: not pad.busy, timeout=20000)
+
+    press("action_离线队列 Outbox")
     assert result.text().startswith("✔") and "pending" in result.text()
-    qtbot.mouseClick(pad.findChild(QPushButton, "action_测试打印凭条 Test receipt"), Qt.LeftButton)
+    press("action_测试打印凭条 Test receipt")
     assert "printed (ok)" in result.text()
-    qtbot.mouseClick(pad.findChild(QPushButton, "action_退出到桌面 Exit to desktop"), Qt.LeftButton)
+    press("action_退出到桌面 Exit to desktop")
     assert "Press again" in result.text()  # one press never closes the kiosk
     qtbot.mouseClick(pad.findChild(QPushButton, "exit"), Qt.LeftButton)
     assert app.window.technician is None
@@ -107,9 +131,9 @@ def test_taps_elsewhere_do_not_open_technician_mode(app, qtbot):
     assert not [w for w in app.window.findChildren(QLabel, "pin_display")]
 
 
-def test_central_publishes_a_catalog_and_the_running_terminal_takes_it(rig, tmp_path, qtbot,
-                                                                        tuf_repo):
-    from kiosk.ops.repository_cli import main as kiosk_ops
+def test_a_fleet_rollout_brings_a_published_catalog_to_the_running_terminal(
+        rig, tmp_path, qtbot, tuf_repo, fleet_service):
+    from fleet.repository_cli import main as kiosk_ops
     from kiosk.paths import SERVICES_DIR
 
     source = tmp_path / "catalog"
@@ -126,14 +150,16 @@ def test_central_publishes_a_catalog_and_the_running_terminal_takes_it(rig, tmp_
     root = tmp_path / "root.json"
     root.write_bytes(tuf_repo.root)
 
-    config = rig.config(ops={"heartbeat_interval": 0.3, "updates_url": tuf_repo.url,
-                             "trusted_root": str(root), "updates_dir": str(tmp_path / "updates"),
-                             "technician_state": str(tmp_path / "technician.json")})
+    config = fleet_service.enrol(
+        rig.config(ops={"heartbeat_interval": 0.3, "updates_url": tuf_repo.url,
+                        "trusted_root": str(root), "updates_dir": str(tmp_path / "updates"),
+                        "technician_state": str(tmp_path / "technician.json")}),
+        tmp_path / "fleet.key")
     app = KioskApp(config, tick_ms=100)
     app.start(show=True)
     try:
         assert "hall_new_from_central" not in {s.id for s in app.flow.catalog.services}
-        admin(rig, f"terminals/{TERMINAL}/commands", command="check_updates")
+        fleet_service.roll_out("catalog", "2026.12.1")  # to all: the heartbeat names the target
         qtbot.waitUntil(lambda: "hall_new_from_central" in {s.id for s in app.flow.catalog.services},
                         timeout=20000)
     finally:

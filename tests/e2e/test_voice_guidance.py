@@ -46,7 +46,8 @@ def test_screens_are_spoken_repeated_and_muted(spoken, tmp_path, qtbot):
         first = wavs(spoken, "zh_CN")[-1]
         assert seconds(first) > 0.5
 
-        qtbot.mouseClick(bar.findChild(QPushButton, "top_lang_en"), Qt.LeftButton)
+        qtbot.mouseClick(bar.findChild(QPushButton, "language"), Qt.LeftButton)
+        qtbot.mouseClick(app.window.chooser.findChild(QPushButton, "top_lang_en"), Qt.LeftButton)
         qtbot.waitUntil(lambda: len(wavs(spoken, "en")) >= 1, timeout=10000)
 
         app.voice.wait_idle(10)

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [*ROOT.glob("screens/*.py"), *(ROOT / "kiosk" / f for f in (
     "visit/flow.py", "visit/gates.py", "app/kiosk_app.py", "central/client.py", "central/errors.py",
     "visit/service_run.py", "visit/effects.py", "voice/guidance.py", "demo/visit.py"))]
-KEY_RE = re.compile(r"""["']((?:app|lang|common|attract|home|search|help|banner|intro|place_card|card|pin|face|inputs|processing|result|printing|take|rating|goodbye|error|errors|timeout|central|service|out_of_service)\.[a-z_]+)["']""")
+KEY_RE = re.compile(r"""["']((?:app|app_code|lang|chrome|common|attract|home|search|help|banner|intro|place_card|card|pin|face|inputs|processing|result|printing|take|rating|goodbye|error|errors|timeout|central|service|out_of_service)\.[a-z_]+)["']""")
 
 
 def used_keys() -> set[str]:
@@ -41,7 +41,7 @@ def test_no_text_is_empty_and_placeholders_agree():
 
 def test_translator_fills_placeholders():
     t = Translator("en")
-    assert t.t("timeout.text", seconds=5) == "Leaving in 5 s and clearing your data"
+    assert t.t("timeout.text", seconds=5) == "Time left: 5 s. Then your data is cleared"
 
 
 DYNAMIC_RE = re.compile(r"""f["']([a-z_]+(?:\.[a-z_]+)*)\.\{""")

@@ -16,6 +16,7 @@ def test_shipped_announcements_have_every_language():
     assert len(items) >= 2 and all(set(a) >= {"zh_CN", "zh_HK", "en"} for a in items)
 
 
+@pytest.mark.expected_errors(r"announcements.*unusable")
 @pytest.mark.parametrize("text", ["[[announcement]]\nzh_CN = 'only one language'\n", "[[broken"])
 def test_bad_announcements_are_skipped_not_fatal(tmp_path, text):
     path = tmp_path / "a.toml"

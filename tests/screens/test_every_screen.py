@@ -8,7 +8,7 @@ import re
 
 import pytest
 from PySide6.QtCore import QPoint, QRect
-from PySide6.QtWidgets import QLabel, QPushButton, QStyle, QTableWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QStyle, QTableWidget, QWidget
 
 from kiosk.app.kiosk_app import KioskApp
 from kiosk.demo.rig import DemoRig
@@ -42,8 +42,12 @@ def problems(window, elderly: bool) -> list[str]:
             found.append(f"button too small: {text!r} {b.width()}x{b.height()}")
         if not bounds.contains(rect_in_window(b, window)):
             found.append(f"button outside the screen: {text!r}")
+    # a modal backdrop (the countdown) covers the screen on purpose: only what is on it counts
+    backdrops = [w for w in window.findChildren(QWidget, "backdrop") if w.isVisibleTo(window)]
     for a, b in itertools.combinations(buttons, 2):
         if a.isAncestorOf(b) or b.isAncestorOf(a):
+            continue
+        if backdrops and not all(any(d.isAncestorOf(x) for d in backdrops) for x in (a, b)):
             continue
         if rect_in_window(a, window).intersects(rect_in_window(b, window)):
             found.append(f"buttons overlap: {a.text() or a.accessibleName()!r} / "
@@ -76,6 +80,7 @@ def problems(window, elderly: bool) -> list[str]:
     return found
 
 
+@pytest.mark.expected_errors(r"visit error central\.unavailable")  # the error screen is staged
 @pytest.mark.parametrize("lang, elderly", MODES)
 def test_every_screen_renders_and_fits(rig, lang, elderly, tmp_path, qtbot):
     app = KioskApp(rig.config(ui={"language": lang, "elderly_mode": elderly}))

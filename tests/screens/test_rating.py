@@ -54,3 +54,14 @@ def test_a_low_rating_asks_why(rating_window, qtbot):
     tap(qtbot, window, "send_rating")
     assert flow.effects.sent == [("very_dissatisfied", ("printing",))]
     assert flow.step is Step.GOODBYE
+
+
+def test_no_rating_is_preselected_or_weighted(rating_window):
+    """好差评 must be one free choice: five levels that look alike, none already chosen."""
+    _flow, window = rating_window
+    screen = window.current_screen()
+    levels = [b for b in screen.findChildren(QPushButton) if b.objectName().startswith("rate_")]
+    assert len(levels) == 5 and all(b.isVisibleTo(window) for b in levels)
+    assert {b.property("role") for b in levels} == {"choice"}
+    assert not any(b.isChecked() or b.property("selected") for b in levels)
+    assert screen.focusWidget() not in levels

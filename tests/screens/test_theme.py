@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from screens.design import QSS_FILE, write_qss
 from screens.theme import COLOURS, ELDERLY, STANDARD, stylesheet
 
 
@@ -24,7 +25,10 @@ def contrast(a: str, b: str) -> float:
 # every (text, background) pair the stylesheet uses
 PAIRS = [("text", "background"), ("muted", "background"), ("text", "surface"),
          ("primary", "background"), ("primary", "surface"), ("on_primary", "primary"),
-         ("warn_text", "warn_bg")]
+         ("warn_text", "warn_bg"), ("disabled_text", "disabled_bg"), ("on_selected", "selected"),
+         ("on_danger", "danger"), ("on_header", "header_bg"), ("primary", "pressed"),
+         ("on_primary", "primary_pressed"), ("step_done", "surface"), ("step_todo", "surface"),
+         ("text", "pressed")]
 
 
 @pytest.mark.parametrize("fg, bg", PAIRS)
@@ -44,3 +48,18 @@ def test_stylesheet_is_fully_filled_in(elderly):
     assert "@" not in qss
     sizes = [int(px) for px in re.findall(r"font-size: (\d+)px", qss)]
     assert min(sizes) >= (40 if elderly else 32)
+
+
+def test_every_state_has_a_rule_in_both_modes():
+    """Pressed, focus, disabled and selected are styled (a disabled "上一页" must not look live)."""
+    for elderly in (False, True):
+        qss = stylesheet(elderly)
+        for state in ("QPushButton:pressed", "QPushButton:focus", "QPushButton:disabled",
+                      "QPushButton[selected=\"true\"]", 'QPushButton[role="choice"]:checked'):
+            assert state in qss, state
+
+
+def test_the_shipped_qss_file_is_the_generated_one(tmp_path):
+    """screens/theme.qss is for reviewers: it must say what the app really applies."""
+    assert write_qss(tmp_path / "theme.qss").read_text(encoding="utf-8") == \
+        QSS_FILE.read_text(encoding="utf-8")

@@ -56,7 +56,7 @@ def test_document_text(template, lang, tmp_path):
     text = pdf_text(pdf, tmp_path)
     pages = page_count(pdf, tmp_path)
     assert TITLES[template, lang] in text
-    assert "自助终端打印" in text or "自助終端打印" in text
+    assert "自助终端打印" in text or "自助終端列印" in text
     assert ctx["verification_code"] in text and "GZ-TH-0042" in text
     assert "2026-11-24 09:30:15" in text
     assert ctx["id_number"][:6] + "********" + ctx["id_number"][-4:] in text

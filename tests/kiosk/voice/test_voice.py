@@ -320,6 +320,7 @@ def test_bad_voice_config_names_the_key(tmp_path, languages_table, key):
     assert caught.value.key == key
 
 
+@pytest.mark.expected_errors(r"cannot start audio player no-such-audio-player")
 def test_a_missing_player_is_logged_and_the_kiosk_carries_on(voices, monkeypatch, caplog):
     monkeypatch.delenv("KIOSK_SPEECH", raising=False)
     voice = voices(VoiceSink.with_player(["no-such-audio-player", "-r", "{rate}"]))
