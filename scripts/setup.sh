@@ -15,10 +15,16 @@ APT_PACKAGES=(
   pcscd vsmartcard-vpcd libpcsclite-dev swig
   # A4 printing: a real CUPS server with a PDF queue, headers for pycups
   cups cups-client printer-driver-cups-pdf libcups2-dev
+  # Chinese text entry: handwriting recognizer and its model, Simplified→Traditional (kiosk/ime)
+  libzinnia0 tegaki-zinnia-simplified-chinese libopencc1.1 libopencc-data
   # voice guidance (espeak-ng speaks, aplay plays) and document checks
   espeak-ng sox alsa-utils poppler-utils
   # USB receipt printers (pyusb), the VNC demo's private network namespace (ip, unshare)
   libusb-1.0-0 iproute2 util-linux
+  # the fleet service's database (tests start their own server with initdb/pg_ctl)
+  postgresql
+  # the fleet console's browser tests and the demo's screenshots (headless, Selenium)
+  chromium chromium-driver
   python3-venv
 )
 
@@ -45,6 +51,6 @@ stamp=.venv/.installed-stamp
 if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing Python packages into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  .venv/bin/python -m pip install -q -e '.[dev,fleet]'
   touch "$stamp"
 fi
