@@ -30,6 +30,7 @@ from fleet import store
 from fleet.repository_cli import main as kiosk_ops
 from kiosk.demo.rig import DemoRig
 from kiosk.paths import SERVICES_DIR
+from tests.fixtures.chromium import headless_chromium
 from tests.fixtures.fleet import FleetService, poll
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -121,26 +122,8 @@ def bucket(terminal_id: str) -> int:
 
 @pytest.fixture
 def chromium(tmp_path: Path) -> Iterator[Any]:
-    """Headless Chromium through chromedriver, flags as in tests/fleet/console/conftest.py."""
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    binary, driver_bin = shutil.which("chromium"), shutil.which("chromedriver")
-    if not binary or not driver_bin:
-        pytest.skip("chromium and chromium-driver are not installed (scripts/setup.sh)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", f"--user-data-dir={tmp_path / 'chromium'}",
-                 "--window-size=1280,900", "--lang=zh-CN"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_bin), options=options)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    """Headless Chromium (tests/fixtures/chromium.py)."""
+    yield from headless_chromium(tmp_path / "chromium")
 
 
 @pytest.fixture

@@ -12,99 +12,28 @@ with ``fleet.store`` (what the console shows), never the kiosk's memory.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fleet import store
-from fleet.db import make_engine
 from kiosk.demo.rig import DemoRig
+from tests.fixtures.fleet import FleetService, poll
 
 pytestmark = pytest.mark.e2e
-FLEET = [sys.executable, "-m", "fleet"]
 KIOSK = [sys.executable, "-m", "kiosk.cli"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 60) -> object:
-    """Poll ``condition`` until it is truthy (its value is returned); fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
-class FleetProcess:
-    """``kiosk-fleet serve`` as a process, its heartbeat interval 1 s (test mode)."""
-
-    def __init__(self, work: Path, db: str) -> None:
-        self.db = db
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = work / "fleet.log"
-        self.env = {**os.environ, "KIOSK_FLEET_HEARTBEAT_INTERVAL_S": "1",
-                    "KIOSK_FLEET_SWEEP_EVERY_S": "0.5"}
-        self.cli("migrate")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def cli(self, *args: str) -> str:
-        done = subprocess.run([*FLEET, "--db", self.db, *args], capture_output=True, text=True,
-                              timeout=120, env=self.env)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
-
-    def start(self) -> None:
-        import requests
-
-        self.proc = subprocess.Popen([*FLEET, "--db", self.db, "serve", "--port", str(self.port)],
-                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-                                     env=self.env)
-
-        def up() -> bool:
-            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()
-            try:
-                return requests.get(self.url + "/healthz", timeout=2).ok
-            except requests.RequestException:
-                return False
-
-        wait_for(up, "kiosk-fleet serve to answer")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
-
-    def read(self, work: Callable[..., object]) -> object:
-        engine = make_engine(self.db)
-        try:
-            with engine.begin() as conn:
-                return work(conn)
-        finally:
-            engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
-def fleet(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FleetProcess]:
+def fleet(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FleetService]:
     """The service on its embedded SQLite default, and on a real PostgreSQL server
     (tests/fixtures/postgres.py; skipped where Debian's postgresql is not installed)."""
     db = (f"sqlite:///{tmp_path / 'fleet.sqlite3'}" if request.param == "sqlite"
           else request.getfixturevalue("postgres").create_database())
-    f = FleetProcess(tmp_path, db)
-    f.start()
+    f = FleetService(tmp_path, db).start()
     yield f
     f.stop()
 
@@ -147,7 +76,7 @@ heartbeat_interval = 0.5
     return path
 
 
-def test_terminal_heartbeats_obeys_and_goes_silent_in_the_fleet(fleet: FleetProcess,
+def test_terminal_heartbeats_obeys_and_goes_silent_in_the_fleet(fleet: FleetService,
                                                                rig: DemoRig,
                                                                tmp_path: Path) -> None:
     code = fleet.cli("enrol-code", "--district", "越秀区", "--hall", "示例大厅")
@@ -163,7 +92,7 @@ def test_terminal_heartbeats_obeys_and_goes_silent_in_the_fleet(fleet: FleetProc
                              stdout=(tmp_path / "kiosk.out").open("wb"), stderr=subprocess.STDOUT)
     try:
         def detail() -> dict:
-            return fleet.read(lambda c: store.terminal_detail(c, terminal, now=store.now()))  # type: ignore[return-value]
+            return fleet.read(lambda c: store.terminal_detail(c, terminal, now=store.now()))
 
         def alive() -> None:
             assert kiosk.poll() is None, (tmp_path / "kiosk.out").read_text(errors="replace")
@@ -174,7 +103,7 @@ def test_terminal_heartbeats_obeys_and_goes_silent_in_the_fleet(fleet: FleetProc
             return bool(row["last_heartbeat_at"] and row["software_version"]
                         and "receipt_printer" in (row["devices"] or {}))
 
-        wait_for(beating, "the kiosk's first heartbeat with versions and devices", 120)
+        poll(beating, "the kiosk's first heartbeat with versions and devices", 120)
         row = detail()
         assert row["status"] == "online" and row["catalog_version"]
         assert row["devices"]["receipt_printer"]["state"] == "ready"
@@ -190,7 +119,7 @@ def test_terminal_heartbeats_obeys_and_goes_silent_in_the_fleet(fleet: FleetProc
             cmd = {c["id"]: c for c in row["commands"]}[cid]
             return cmd["status"] == "done" and row["screen"] == "out_of_service"
 
-        wait_for(done, "maintenance_on acknowledged and the out-of-service screen")
+        poll(done, "maintenance_on acknowledged and the out-of-service screen")
 
         # the printer runs out of paper: an alert appears in the fleet
         assert rig.printer is not None
@@ -200,27 +129,27 @@ def test_terminal_heartbeats_obeys_and_goes_silent_in_the_fleet(fleet: FleetProc
             alive()
             return any(a["code"] == "paper_out" for a in detail()["alerts"])
 
-        wait_for(paper_alert, "a paper_out alert in the fleet")
+        poll(paper_alert, "a paper_out alert in the fleet")
     finally:
         kiosk.terminate()
         kiosk.wait(timeout=60)
 
     def state() -> str:
-        rows, _ = fleet.read(lambda c: store.list_terminals(c, now=store.now()))  # type: ignore[misc]
+        rows, _ = fleet.read(lambda c: store.list_terminals(c, now=store.now()))
         return next(r["status"] for r in rows if r["id"] == terminal)
 
-    wait_for(lambda: state() == "late", "the fleet to mark the silent terminal late", 30)
-    wait_for(lambda: state() == "offline", "the fleet to mark it offline", 30)
+    poll(lambda: state() == "late", "the fleet to mark the silent terminal late", 30)
+    poll(lambda: state() == "offline", "the fleet to mark it offline", 30)
 
     def offline_alert() -> bool:  # the replica's sweep opens it (every 0.5 s here)
         alerts = fleet.read(lambda c: store.list_alerts(c, now=store.now(), terminal_id=terminal,
                                                         state="unresolved"))
-        return any(a["kind"] == "offline" for a in alerts)  # type: ignore[attr-defined]
+        return any(a["kind"] == "offline" for a in alerts)
 
-    wait_for(offline_alert, "an offline alert for the silent terminal", 30)
+    poll(offline_alert, "an offline alert for the silent terminal", 30)
 
 
-def test_usage_telemetry_arrives_after_a_fleet_outage(fleet: FleetProcess, rig: DemoRig,
+def test_usage_telemetry_arrives_after_a_fleet_outage(fleet: FleetService, rig: DemoRig,
                                                       tmp_path: Path, qtbot) -> None:  # noqa: ANN001
     """The fleet is down while a resident uses a service: the visit's usage batch waits in
     the outbox and reaches the fleet's usage table once ``kiosk-fleet serve`` is back."""
@@ -250,7 +179,7 @@ def test_usage_telemetry_arrives_after_a_fleet_outage(fleet: FleetProcess, rig: 
                         timeout=10000)
 
         def usage() -> list:
-            return [r for r in fleet.read(store.usage) if r["service"] == service]  # type: ignore[attr-defined]
+            return [r for r in fleet.read(store.usage) if r["service"] == service]
 
         assert usage() == []  # nothing reached the fleet while it was down
         fleet.start()
@@ -264,7 +193,7 @@ def test_usage_telemetry_arrives_after_a_fleet_outage(fleet: FleetProcess, rig: 
                                                        ttl_s=600))
 
         def detail() -> dict:
-            return fleet.read(lambda c: store.terminal_detail(c, terminal, now=store.now()))  # type: ignore[return-value]
+            return fleet.read(lambda c: store.terminal_detail(c, terminal, now=store.now()))
 
         def status() -> str:
             return {c["id"]: c for c in detail()["commands"]}[cid]["status"]

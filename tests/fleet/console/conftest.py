@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import requests
 
 from fleet import store
 from fleet.db import make_engine
+from tests.fixtures.chromium import headless_chromium
 from tests.fleet.conftest import Terminal, free_port, healthy
 
 KIOSK_FLEET = str(Path(sys.executable).with_name("kiosk-fleet"))
@@ -145,24 +145,5 @@ def sqlite_console(tmp_path: Path) -> Iterator[Console]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    """Headless Chromium through chromedriver (Debian's chromium and chromium-driver)."""
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    chromium = shutil.which("chromium")
-    driver_bin = shutil.which("chromedriver")
-    if not chromium or not driver_bin:
-        pytest.skip("chromium and chromium-driver are not installed (scripts/setup.sh)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", f"--user-data-dir={tmp_path / 'chromium'}",
-                 "--window-size=1280,900", "--lang=zh-CN"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_bin), options=options)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    """Headless Chromium (tests/fixtures/chromium.py)."""
+    yield from headless_chromium(tmp_path / "chromium")
