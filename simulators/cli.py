@@ -15,11 +15,13 @@ import sys
 import simulators
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Every simulator's subcommand, or with ``only`` just that module's: starting one
+    simulator then skips importing the others (the camera's OpenCV costs ~0.3 s a start)."""
     parser = argparse.ArgumentParser(prog="kiosk-sim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="simulator", metavar="SIMULATOR", required=True)
     for info in sorted(pkgutil.iter_modules(simulators.__path__), key=lambda m: m.name):
-        if info.name == "cli":
+        if info.name == "cli" or only not in (None, info.name):
             continue
         module = importlib.import_module(f"simulators.{info.name}")
         register = getattr(module, "register", None)
@@ -29,7 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    modules = {info.name for info in pkgutil.iter_modules(simulators.__path__)} - {"cli"}
+    named = argv[0].replace("-", "_") if argv else None  # "qr-scanner" lives in qr_scanner.py
+    args = build_parser(named if named in modules else None).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

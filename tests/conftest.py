@@ -25,7 +25,7 @@ os.environ.setdefault("KIOSK_SPEECH", "off")  # tests capture speech explicitly 
 pytest_plugins = sorted(
     f"tests.fixtures.{p.stem}"
     for p in (pathlib.Path(__file__).parent / "fixtures").glob("*.py")
-    if p.stem not in ("__init__", "procs")
+    if p.stem not in ("__init__", "procs", "virtual_reader")  # helpers without fixtures
 )
 
 

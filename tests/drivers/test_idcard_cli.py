@@ -81,13 +81,13 @@ def test_expired_card_exits_4_with_the_date(idcard_sim):
 
 def test_timeout_holds_at_a_low_baud_rate(tmp_path):
     """At 50 baud one read reply takes 260 s on the wire and the per-frame timeout stretches
-    with it; ``--timeout 3`` must still end the read (typed timeout, exit 3) and let go of the
+    with it; ``--timeout 1.5`` must still end the read (typed timeout, exit 3) and let go of the
     port, which the simulator reports as ``hangup``. The subprocess bound only guards the run:
     the old code sat in the SAM check for 13 s per frame and in the read for minutes."""
     sim = IdCardSim(tmp_path / "ttySLOW", ["--pace", "--baud", "50"])
     try:
         sim.place("resident")
-        done = kiosk_idcard("--uri", f"serial://{sim.link}?baud=50", "--json", "--timeout", "3")
+        done = kiosk_idcard("--uri", f"serial://{sim.link}?baud=50", "--json", "--timeout", "1.5")
         assert done.returncode == 3, done.stderr
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and "timeout" in lines[0]

@@ -5,14 +5,20 @@ Power cuts cannot be simulated here; what survives them is argued in offline_que
 
 from __future__ import annotations
 
+import io
 import os
 import random
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from offline_queue import Outbox
 from offline_queue.sync import SyncWorker
@@ -26,13 +32,62 @@ from outbox_writer import TEST_KEY, payload_for, stream_for  # noqa: E402
 TRIALS = 50
 
 
-def spawn(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(HERE / "outbox_writer.py"), *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+class Child:
+    """A writer process forked by the ``serve`` process of outbox_writer.py: its pid, its
+    stdout and stderr (pipes this test made), and a pidfd that turns readable when it dies."""
+
+    def __init__(self, pid: int, stdout: io.TextIOWrapper, stderr: io.TextIOWrapper) -> None:
+        self.pid, self.stdout, self.stderr = pid, stdout, stderr
+        self.pidfd = os.pidfd_open(pid)
+
+    def kill(self) -> None:
+        """SIGKILL, then wait until the kernel has ended the process (its locks released)."""
+        os.kill(self.pid, signal.SIGKILL)
+        ready, _, _ = select.select([self.pidfd], [], [], 10)
+        assert ready, f"writer {self.pid} outlived SIGKILL"
+        os.close(self.pidfd)
 
 
-def kill_after(proc: subprocess.Popen, seconds: float, *, after_open: bool = True,
+class Writers:
+    """One ``outbox_writer.py serve`` process for the module; :meth:`spawn` forks a writer from
+    it, so a writer is a real process killed at a random moment without a cold start each."""
+
+    def __init__(self) -> None:
+        self.sock, theirs = socket.socketpair()
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "outbox_writer.py"), "serve",
+                                      str(theirs.fileno())], cwd=ROOT, pass_fds=(theirs.fileno(),),
+                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
+        theirs.close()
+        self.answers = self.sock.makefile("r")
+
+    def spawn(self, *args: str) -> Child:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            socket.send_fds(self.sock, [" ".join(args).encode()], [out_w, err_w])
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        pid = self.answers.readline()
+        assert pid, f"the writer server died: {self.proc.wait(10)}"
+        return Child(int(pid), open(out_r, encoding="utf-8"), open(err_r, encoding="utf-8"))
+
+    def close(self) -> None:
+        self.answers.close()
+        self.sock.close()  # EOF: the server returns
+        self.proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def writers() -> Iterator[Writers]:
+    server = Writers()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def kill_after(proc: Child, seconds: float, *, after_open: bool = True,
                after_put: bool = False) -> list[str]:
     """Let the child run ``seconds`` (counted from its "open" line, or from its first
     committed put with ``after_put``), SIGKILL it, return its lines. Counting from the first
@@ -55,15 +110,16 @@ def kill_after(proc: subprocess.Popen, seconds: float, *, after_open: bool = Tru
     elif after_open:
         assert opened.wait(30), proc.stderr.read()
     time.sleep(seconds)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
+    proc.kill()
     reader.join(10)
+    proc.stdout.close()
     err = proc.stderr.read()
+    proc.stderr.close()
     assert "Traceback" not in err, err
     return lines
 
 
-def test_killed_writers_lose_and_duplicate_nothing(tmp_path, central_sim):
+def test_killed_writers_lose_and_duplicate_nothing(tmp_path, central_sim, writers):
     """50 writers killed mid-put, then ``kiosk queue sync --once`` to the central simulator."""
     central_sim.reset()
     db = str(tmp_path / "outbox.sqlite")
@@ -75,7 +131,7 @@ def test_killed_writers_lose_and_duplicate_nothing(tmp_path, central_sim):
     for trial in range(TRIALS):
         # every 10th while starting or opening the outbox, the others in the middle of puts
         early = trial % 10 == 9
-        lines = kill_after(spawn("put", str(trial), db),
+        lines = kill_after(writers.spawn("put", str(trial), db),
                            rng.uniform(0.0, 0.3) if early else rng.uniform(0.0, 0.12),
                            after_open=not early, after_put=not early)
         printed[trial] = [int(k.split("-")[1]) for k in lines if k.startswith(f"t{trial}-")]
@@ -109,14 +165,14 @@ def test_killed_writers_lose_and_duplicate_nothing(tmp_path, central_sim):
         assert seen == sorted(seen)
 
 
-def test_killed_sync_process_delivers_everything_once_centrally(tmp_path, dedup_central):
+def test_killed_sync_process_delivers_everything_once_centrally(tmp_path, dedup_central, writers):
     db = str(tmp_path / "outbox.sqlite")
     with Outbox(db, key=TEST_KEY) as box:
         keys = box.put_many([(stream_for(i), payload_for(0, i), f"t0-{i}") for i in range(3000)])
     dedup_central.delay = 0.01  # widen the window between "central has it" and "marked sent"
     rng = random.Random(5)
     for _ in range(8):
-        kill_after(spawn("sync", db, dedup_central.url), rng.uniform(0.02, 0.15))
+        kill_after(writers.spawn("sync", db, dedup_central.url), rng.uniform(0.02, 0.15))
     dedup_central.delay = 0.0
     with Outbox(db, key=TEST_KEY) as box:
         assert box.stats()["by_state"]["sent"] < len(keys), "the kills came too late to test anything"
