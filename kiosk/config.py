@@ -4,7 +4,8 @@ Every key is declared here with its type and what is allowed, so a wrong key or 
 start-up with one line that names the file, the key and what is allowed — a technician on
 site should never have to read a traceback.
 
-The shipped defaults are a production terminal's: it signs with the key enrolment writes
+The shipped defaults are a production terminal's: it signs with the key the government platform issued
+for it (``[central] key_file``) and reports to the fleet with the key enrolment writes
 (``kiosk enroll``), never with the demo key published in the repository. An override that
 says ``mode = "demo"`` or ``mode = "test"`` starts from ``config/demo.toml`` instead (the demo
 terminal GZ-DEMO-0001, its published key, the simulator on 127.0.0.1), so the demo and the
@@ -39,7 +40,9 @@ TERMINAL_MODES = ("production", "demo", "test")
 DEMO_MODES = ("demo", "test")
 # mode "test" only: the suite runs idle timeouts and heartbeats in fractions of a second
 TEST_MIN_SECONDS = 0.1
-ENROL_HINT = "enrol this terminal: kiosk enroll CODE --url URL --config OVERRIDE-FILE"
+# the platform issues [central]'s key; the fleet's one-time code gives [fleet] its id and key
+ENROL_HINT = ("install the government platform's key for this terminal there, and enrol this "
+              "terminal with the fleet: kiosk enroll CODE --url URL --config OVERRIDE-FILE")
 
 _show = reprlib.Repr()
 _show.maxstring, _show.maxother, _show.maxlevel, _show.maxlist = 60, 60, 2, 4
@@ -141,16 +144,48 @@ def _uri_parts_ok(scheme: str, host: str, path: str, params: dict[str, str]) -> 
     return True  # pcsc: an empty reader name means the first reader
 
 
+# [terminal] texts a resident reads in their own language: the plain key is the 简体 text
+# (and the fallback); ``<key>_zh_HK`` and ``<key>_en`` are its 繁體 and English versions
+TERMINAL_TEXTS = ("hall", "hall_address", "opening_hours", "nearest_terminal")
+TRANSLATED_LANGUAGES = ("zh_HK", "en")
+
+
+def _translations(key: str, what: str) -> dict[str, Key]:
+    return {f"{key}_{lang}": Key(str, f"{what} in {lang} (empty: the 简体 text)")
+            for lang in TRANSLATED_LANGUAGES}
+
+
+def in_language(facts: Mapping[str, Any], key: str, language: str) -> str:
+    """The hall's text ``key`` for a resident reading ``language``: its own version when the
+    hall set one, else the 简体 text (a name in the wrong script beats no name)."""
+    own = facts.get(f"{key}_{language}") if language in TRANSLATED_LANGUAGES else None
+    return str(own or facts.get(key, "") or "")
+
+
+def with_translations(terminal: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, str]:
+    """``keys`` of [terminal] as text, with the language versions of those that have them."""
+    out = {k: str(terminal[k]) for k in keys}
+    for key in keys:
+        if key in TERMINAL_TEXTS:
+            out.update({f"{key}_{lang}": str(terminal.get(f"{key}_{lang}", ""))
+                        for lang in TRANSLATED_LANGUAGES})
+    return out
+
+
 SCHEMA: dict[str, dict[str, Key]] = {
     "terminal": {
         "id": Key(str, "a non-empty terminal id", bool),
         "hall": Key(str, "the hall's name"),
+        **_translations("hall", "the hall's name"),
         "hall_address": Key(str, "the hall's address, printed under its name"),
+        **_translations("hall_address", "the hall's address"),
         "hotline": Key(str, "the hotline printed and shown to residents (digits)",
                        lambda v: v.replace("-", "").isdigit()),
         "help_window": Key(str, "the hall window residents are sent to for help (empty: none)"),
         "opening_hours": Key(str, "the hall's opening hours as shown to residents (empty: none)"),
+        **_translations("opening_hours", "the opening hours"),
         "nearest_terminal": Key(str, "where the nearest other self-service terminal is (empty: none)"),
+        **_translations("nearest_terminal", "where the nearest other terminal is"),
         "mode": Key(str, "one of production, demo, test", lambda v: v in TERMINAL_MODES),
     },
     "screen": {
@@ -182,7 +217,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "fleet": {  # central operations' fleet service (kiosk-fleet); empty url: none
         "url": Key(str, "the fleet service's http:// or https:// URL, or empty for none",
                    _optional_url),
-        "terminal_id": Key(str, "the id `kiosk enroll --fleet` got from the fleet, or empty",
+        "terminal_id": Key(str, "the id `kiosk enroll` got from the fleet, or empty",
                            lambda v: v == "" or bool(re.fullmatch(r"[A-Za-z0-9_-]{1,64}", v))),
         "key_file": Key(str, "a path to the terminal's fleet key file", bool),
         "ca_bundle": Key(str, "a path to a PEM CA bundle, or empty"),
@@ -437,10 +472,10 @@ def startup_problems(config: Config) -> list[str]:
     if config.fleet["url"]:  # a fleet service without the fleet's enrolment: say what to run
         if not config.fleet["terminal_id"]:
             problems.append("[fleet] url is set but terminal_id is empty; enrol with the fleet: "
-                            "kiosk enroll --fleet CODE --config OVERRIDE-FILE")
+                            "kiosk enroll CODE --config OVERRIDE-FILE")
         elif not config.path("fleet", "key_file").is_file():
             problems.append(f"[fleet] key_file = {config.fleet['key_file']!r}: no fleet key "
-                            "there; kiosk enroll --fleet CODE")
+                            "there; kiosk enroll CODE")
         for key in ("ca_bundle", "client_cert"):
             problems.append(_readable_file_problem("fleet", key, config))
     return [f"{config.source}: {p}" for p in problems if p]

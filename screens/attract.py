@@ -4,8 +4,9 @@ resident left a card on the reader, that is said first, until the card is taken.
 
 from __future__ import annotations
 
+from kiosk.config import in_language
 from kiosk.i18n import LANGUAGES, Translator
-from screens.chrome import short_panel, tighten
+from screens.chrome import date_text, short_panel, shortest_panel, tighten
 from screens.design import colour
 from screens.icons import pixmap, set_icon
 from screens.qt import (
@@ -87,6 +88,7 @@ class AttractScreen(Screen):
 
     def __init__(self, flow, parent=None):
         super().__init__(flow, parent)
+        self._t: Translator | None = None  # the date is worded in the language shown
         # a card the last resident left on the reader: shown until the reader sees it taken
         self.card_left = label(kind="problem", align=Qt.AlignCenter)
         self.card_left.setProperty("role", "problem")
@@ -162,6 +164,9 @@ class AttractScreen(Screen):
             self.show_box.setDirection(way)
         self.picture.setMinimumWidth(self.width() // 3 if wide else 0)
         self.picture.setMinimumHeight(180 if short else 260)
+        # 1366×768 in senior mode: the line under the title goes (the announcements and the
+        # start button say what the terminal does), so the announcement keeps its lines
+        self.hint.setVisible(not (shortest_panel(self) and wide and self.flow.elderly))
 
     def _start_in(self, lang: str) -> None:
         self.flow.set_language(lang)
@@ -186,7 +191,8 @@ class AttractScreen(Screen):
     def _show_time(self) -> None:
         now = QDateTime.currentDateTime()
         self.clock.setText(now.toString("HH:mm"))
-        self.date.setText(now.toString("yyyy-MM-dd"))
+        if self._t is not None:  # the header's own wording of the date, in this language
+            self.date.setText(date_text(self._t, now.date()))
 
     def _next_announcement(self) -> None:
         self.news_index += 1
@@ -208,11 +214,12 @@ class AttractScreen(Screen):
         from screens.messages import terminal_facts
 
         tokens = sizes(self.flow.elderly)
+        self._t = t
         self.title.setText(t.t("attract.title"))
         self.card_left.setText(t.t(f"attract.{self.flow.left_kind or 'card'}_left"))
         self.card_left.setVisible(bool(self.flow.left_behind))
         self.hint.setText(t.t("attract.hint"))
-        self.hall.setText(terminal_facts(self).get("hall", ""))
+        self.hall.setText(in_language(terminal_facts(self), "hall", t.lang))
         set_icon(self.emblem, "hall", tokens.tile_icon_px)
         self._show_time()
         self._show_announcement()

@@ -9,6 +9,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from kiosk.config import in_language
 from kiosk.i18n import LANGUAGES, Translator
 from kiosk.visit.steps import Step
 from screens.design import COLOURS, tokens
@@ -24,6 +25,8 @@ from screens.qt import (
     QPen,
     QPushButton,
     QRectF,
+    QScrollArea,
+    QScroller,
     QSize,
     QSizePolicy,
     Qt,
@@ -33,7 +36,7 @@ from screens.qt import (
     QWidget,
     Signal,
 )
-from screens.widgets import button, clear_layout, label
+from screens.widgets import button, label
 
 if TYPE_CHECKING:
     from kiosk.catalog.services import Service
@@ -54,12 +57,19 @@ STAGE_TEXT = {"choose": "chrome.step_choose", "identify": "chrome.step_identify"
               "print": "chrome.step_print"}
 BUSY = {Step.PROCESSING, Step.PRINTING}
 COMPACT_BELOW_PX = 1100  # window heights below this get the icon-only tool row
+SHORTEST_BELOW_PX = 900  # 1366×768: senior screens give up their spare lines
 
 
 def short_panel(widget: QWidget) -> bool:
     """Is the window a short panel (1920×1080, 1280×1024, 1366×768), where the chrome is
     compact and the screens tighten?"""
     return widget.window().height() < COMPACT_BELOW_PX
+
+
+def shortest_panel(widget: QWidget) -> bool:
+    """Is the window the shortest panel (1366×768), where a senior screen drops what it can
+    best spare (a title's size, a line under the title) to keep its rows whole?"""
+    return widget.window().height() < SHORTEST_BELOW_PX
 
 
 def tighten(screen: QWidget, elderly: bool, repeats: tuple[QWidget, ...] = ()) -> None:
@@ -77,6 +87,37 @@ def tighten(screen: QWidget, elderly: bool, repeats: tuple[QWidget, ...] = ()) -
         box.setSpacing(28)
     for widget in repeats:
         widget.setVisible(not short)
+
+
+def flick_scroll(area: QScrollArea) -> QScrollArea:
+    """A scroll area a finger moves: a drag on its viewport scrolls it (kinetically, as on a
+    phone; a touch panel's taps reach Qt as the left button), and a wide scroll bar in the
+    theme's colours shows that more lies below. For the few places where content really is
+    longer than a short panel (a senior summary, a long detail list, an intro's facts)."""
+    area.setFrameShape(QFrame.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    area.setVerticalScrollBarPolicy(Qt.ScrollBarAsNeeded)
+    area.viewport().setAutoFillBackground(False)
+    area.setAutoFillBackground(False)
+    bar = area.verticalScrollBar()
+    bar.setObjectName("flick_bar")
+    bar.setStyleSheet(
+        f"QScrollBar:vertical {{ width: 20px; background: {COLOURS['surface']};"
+        f" border-radius: 10px; margin: 0px; }}"
+        f" QScrollBar::handle:vertical {{ background: {COLOURS['border']};"
+        f" border-radius: 10px; min-height: 60px; }}"
+        " QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical { height: 0px; }"
+        " QScrollBar::add-page:vertical, QScrollBar::sub-page:vertical { background: none; }")
+    QScroller.grabGesture(area.viewport(), QScroller.LeftMouseButtonGesture)
+    return area
+
+
+def body_size(title: QLabel, small: bool, elderly: bool) -> None:
+    """A title set in body size (still bold, still the mode's size: senior text stays
+    senior-sized) where a short panel needs its lines, else in title size."""
+    want = f"font-size: {tokens(elderly).text_px}px;" if small else ""
+    if title.styleSheet() != want:
+        title.setStyleSheet(want)
 
 
 def visit_stages(service: Service | None) -> list[str]:
@@ -127,6 +168,34 @@ class FitLabel(QLabel):
         self._fit()
 
 
+class ShrinkLabel(QLabel):
+    """One line set smaller when its text would not fit (down to ``floor_px``, the mode's
+    smallest text), rather than cut: a long hall name beside the senior clock."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setTextFormat(Qt.PlainText)
+        self.base_px, self.floor_px = 0, 0
+
+    def set_sizes(self, base_px: int, floor_px: int) -> None:
+        self.base_px, self.floor_px = base_px, floor_px
+
+    def fit(self) -> None:
+        if not self.base_px or self.width() <= 1:
+            return
+        now_px = self.font().pixelSize()  # the advance scales with the size
+        needed = self.fontMetrics().horizontalAdvance(self.text()) * self.base_px // max(now_px, 1)
+        px = self.base_px if needed <= self.width() else max(
+            self.floor_px, self.base_px * self.width() // max(needed, 1))
+        want = "" if px == self.base_px else f"font-size: {px}px;"
+        if self.styleSheet() != want:
+            self.setStyleSheet(want)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit()
+
+
 class Header(QWidget):
     """Hall and service name, terminal number, network state, the hotline, date and a live
     clock (the clock ticks itself; nothing else of the window redraws for it)."""
@@ -144,7 +213,7 @@ class Header(QWidget):
         line.addWidget(self.emblem)
         names = QVBoxLayout()
         names.setSpacing(0)
-        self.hall = label(terminal.get("hall", ""), wrap=False)
+        self.hall = ShrinkLabel(terminal.get("hall", ""))
         self.hall.setObjectName("hall")
         self.hall.setProperty("role", "hall")
         self.service = FitLabel()
@@ -187,6 +256,10 @@ class Header(QWidget):
         if self._elderly != elderly:
             set_icon(self.emblem, "hall", size.icon_px + 16, "on_header")
             self._elderly = elderly
+            self._size_clock()
+        self.hall.set_sizes(size.text_px, size.small_px)  # never below the mode's smallest text
+        self.hall.setText(in_language(self.terminal, "hall", t.lang))  # the resident's script
+        self.hall.fit()
         number = t.t("chrome.terminal", id=self.terminal.get("id", ""))
         self.service.set_choices(t.t("chrome.service") + " · " + number, number)
         self.hotline.setText(t.t("chrome.hotline", hotline=self.terminal.get("hotline", "12345")))
@@ -215,6 +288,15 @@ class Header(QWidget):
             stack.setSpacing(16 if compact else 0)
         self.date.setVisible(not compact)
         self.layout().setContentsMargins(24, 4 if compact else 10, 24, 4 if compact else 10)
+        self._size_clock()
+
+    def _size_clock(self) -> None:
+        """The clock in title size; on a short panel in body size (it still reads at a
+        glance, and the line is as tall as the hall's name, not taller)."""
+        want = (f"font-size: {tokens(bool(self._elderly)).text_px}px;"
+                if self.compact and self._elderly is not None else "")
+        if self.clock.styleSheet() != want:
+            self.clock.setStyleSheet(want)
 
     def tick(self) -> None:
         """Redraw the clock and date (once a second while shown)."""
@@ -224,10 +306,16 @@ class Header(QWidget):
         now = QTime.currentTime()
         today = QDate.currentDate()
         self.clock.setText(now.toString("HH:mm"))
-        weekdays = t.t("chrome.weekdays").split(",")
-        months = t.t("chrome.months").split(",")
-        self.date.setText(t.t("chrome.date", month=months[today.month() - 1], day=today.day(),
-                              weekday=weekdays[today.dayOfWeek() - 1]))
+        self.date.setText(date_text(t, today))
+
+
+def date_text(t: Translator, day: QDate) -> str:
+    """``day`` as the resident reads a date ("12月1日 週二", "Tue 1 Dec"): the header and the
+    attract screen write it the same way."""
+    weekdays = t.t("chrome.weekdays").split(",")
+    months = t.t("chrome.months").split(",")
+    return t.t("chrome.date", month=months[day.month() - 1], day=day.day(),
+               weekday=weekdays[day.dayOfWeek() - 1])
 
 
 class StepIndicator(QWidget):
@@ -240,32 +328,52 @@ class StepIndicator(QWidget):
         self.line = QHBoxLayout(self)
         self.line.setContentsMargins(24, 8, 24, 8)
         self.line.setSpacing(8)
-        self.labels: list[QLabel] = []
+        self.labels: list[QLabel] = []  # the stages shown now
+        self._made: list[tuple[QLabel | None, QLabel]] = []  # (arrow before it, stage) kept
         self._key: tuple[object, ...] | None = None
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        edge = 2 if self.window().height() < COMPACT_BELOW_PX else 8  # a short panel's rows
+        if self.line.contentsMargins().top() != edge:
+            self.line.setContentsMargins(24, edge, 24, edge)
+
+    def _slot(self, n: int) -> tuple[QLabel | None, QLabel]:
+        """The n-th stage's label (and the arrow before it), made once and kept: a visit of
+        four stages after one of three shows one more, it does not rebuild the row."""
+        while len(self._made) <= n:
+            arrow = None
+            if self._made:
+                arrow = label("›", wrap=False, align=Qt.AlignCenter)
+                arrow.setProperty("role", "separator")
+                self.line.addWidget(arrow)
+            step = label(align=Qt.AlignCenter)
+            step.setProperty("role", "step")
+            step.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+            self.line.addWidget(step, 1)
+            self._made.append((arrow, step))
+        return self._made[n]
 
     def render(self, t: Translator, stages: list[str], current: str) -> None:
         key = (t.lang, tuple(stages), current)
         if key == self._key:
             return
         self._key = key
-        clear_layout(self.line)
         self.labels = []
         now = stages.index(current) if current in stages else 0
         for n, stage in enumerate(stages):
-            if n:
-                arrow = label("›", wrap=False, align=Qt.AlignCenter)
-                arrow.setProperty("role", "separator")
-                self.line.addWidget(arrow)
+            arrow, step = self._slot(n)
             name = t.t(STAGE_TEXT[stage])
             mark = "✓" if n < now else str(n + 1)
-            step = label(f"{mark} {name}", align=Qt.AlignCenter)
-            step.setProperty("role", "step")
-            step.setProperty("current", n == now)
-            step.setProperty("done", n < now)
+            step.setText(f"{mark} {name}")
+            _mark(step, "current", n == now)  # re-polishes this label only, when it changed
+            _mark(step, "done", n < now)
             step.setAccessibleName(t.t("chrome.step_of", n=n + 1, total=len(stages), name=name))
-            step.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
             self.labels.append(step)
-            self.line.addWidget(step, 1)
+        for n, (arrow, step) in enumerate(self._made):
+            for widget in (arrow, step):
+                if widget is not None and widget.isHidden() != (n >= len(stages)):
+                    widget.setVisible(n < len(stages))
 
 
 class BottomBar(QWidget):
@@ -380,7 +488,10 @@ class BottomBar(QWidget):
         for b in (*self.tools, self.back_button, self.home_button):
             if b not in (self.quieter, self.louder):
                 b.setMinimumWidth(0)
-                b.setMinimumWidth(b.sizeHint().width() + (slack if b.text() else 0))
+                if compact and not b.text():  # an icon alone: a square target is enough
+                    b.setMinimumWidth(max(size.target_px, size.icon_px + 2 * size.focus_px))
+                else:
+                    b.setMinimumWidth(b.sizeHint().width() + (slack if b.text() else 0))
 
     def relayout(self) -> None:
         """Place the buttons in as few rows as the width allows. On a short panel (1366×768,
@@ -409,6 +520,17 @@ class BottomBar(QWidget):
         if not all(fits(r) for r in rows):
             rows = [[quieter, voice, louder, repeat], [helps, language, elderly], [back, home]]
         rows = [[b for b in row if b in tools or b in navs] for row in rows]
+        short = self.window().height() < COMPACT_BELOW_PX
+        edge = 6 if short else 12
+        if self.rows.contentsMargins().top() != edge:
+            self.rows.setContentsMargins(16, edge, 16, edge)
+        # a short senior panel: 返回 / 首页 as tall as the tools (still wider, still filled),
+        # which gives the screen a senior key's worth of height back
+        want = (f"min-height: {tokens(True).target_px}px; padding: 2px 16px;"
+                if short and self.flow.elderly else "")
+        for nav in (back, home):
+            if nav.styleSheet() != want:
+                nav.setStyleSheet(want)
         shape = (width, gap, *(tuple(b.objectName() for b in r) for r in rows))
         if shape == self._shape:
             return

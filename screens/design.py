@@ -100,6 +100,10 @@ def _rules() -> list[Rule]:
     r: list[Rule] = [
         ("QWidget", {"font-family": f'"{FONT_FAMILY}"', "font-size": "{text_px}px",
                      "color": "{text}", "background": "{background}"}),
+        # plain containers (exactly QWidget, no subclass) and labels show what lies beneath:
+        # each filled its whole area white again over the white page, megapixels per screen
+        # switch (labels that sit on a colour name it below: banner, problem, panel …)
+        (".QWidget, QLabel", {"background": "transparent"}),
         ("QLabel#title, QLabel[role=\"title\"]",
          {"font-size": "{title_px}px", "font-weight": "bold", "color": "{text}"}),
         ("QLabel#subtitle, QLabel#hint, QLabel[role=\"hint\"]", {"color": "{muted}"}),

@@ -33,8 +33,7 @@ class Preview(QWidget):
             x = (self.width() - scaled.width()) // 2
             y = (self.height() - scaled.height()) // 2
             p.drawImage(x, y, scaled)
-        w, h = self.width(), self.height()
-        oval = QRectF(w * 0.25, h * 0.15, w * 0.5, h * 0.62)
+        oval = self.guide()
         p.setPen(QPen(QColor("#ffffff"), 8, Qt.DashLine))
         p.setBrush(Qt.NoBrush)
         p.drawEllipse(oval)
@@ -42,6 +41,14 @@ class Preview(QWidget):
             p.setPen(QPen(QColor(COLOURS["focus"]), 14))
             p.drawArc(oval, 90 * 16, int(-360 * 16 * self.progress))
         p.end()
+
+    def guide(self) -> QRectF:
+        """Where the face should be: an upright oval (a face is taller than wide, about
+        3 : 4) centred in the preview, whatever shape the panel gives the preview."""
+        w, h = self.width(), self.height()
+        height = h * 0.62
+        width = min(w * 0.5, height * 0.75)
+        return QRectF((w - width) / 2, h * 0.15, width, height)
 
     def clear(self) -> None:
         self.image = None

@@ -173,11 +173,18 @@ class ErrorScreen(Screen):
         self.code = label(kind="hint", align=Qt.AlignCenter)
         self.code.setObjectName("error_code")
         self.code.setProperty("role", "hint")  # keeps its look under the new name
-        self.heading = QHBoxLayout()  # on a short panel the icon stands beside the title
+        # on a short panel the icon stands beside the title, the two centred as one group
+        self.heading = QHBoxLayout()
+        self.heading.addStretch(0)
         self.heading.addWidget(self.title, 1)
+        self.heading.addStretch(0)
         self.box.addLayout(self.heading)
-        for widget in (self.sentence, self.help, self.code):
-            self.box.addWidget(widget)
+        self.box.addWidget(self.sentence)
+        self.footer = QHBoxLayout()  # on a short panel where to get help and the code share a line
+        self.footer.setSpacing(24)
+        self.box.addLayout(self.footer)
+        self.box.addWidget(self.help)
+        self.box.addWidget(self.code)
         self.box.addStretch(1)
         self.retry_button = button(on_click=self.flow.retry, role="primary", name="error_retry")
         set_icon(self.retry_button, "retry", sizes(False).icon_px, "on_primary")
@@ -200,12 +207,26 @@ class ErrorScreen(Screen):
         self._short = key
         if short:
             self.actions.addWidget(self.retry_button)
-            self.heading.insertWidget(0, self.picture)
+            self.heading.insertWidget(1, self.picture)
+            self.title.setWordWrap(False)  # one line beside the icon, not squeezed to two
+            for at, stretch in enumerate((1, 0, 0, 1)):  # stretch, icon, title, stretch
+                self.heading.setStretch(at, stretch)
+            for widget in (self.help, self.code):
+                self.box.removeWidget(widget)
+                self.footer.addWidget(widget, 1)
         elif self.actions.indexOf(self.retry_button) >= 0:
             self.actions.removeWidget(self.retry_button)
             self.box.insertWidget(self.box.count() - 1, self.retry_button)
             self.heading.removeWidget(self.picture)
+            self.title.setWordWrap(True)
+            for at, stretch in enumerate((0, 1, 0)):  # the title across the width
+                self.heading.setStretch(at, stretch)
             self.box.insertWidget(1, self.picture)
+            for widget in (self.help, self.code):
+                self.footer.removeWidget(widget)
+            at = self.box.indexOf(self.sentence) + 2  # below the (empty) footer line
+            self.box.insertWidget(at, self.help)
+            self.box.insertWidget(at + 1, self.code)
         self.home_button.setVisible(not short)  # the bottom bar's 首页 does the same
         set_icon(self.picture, error_icon(self.flow.error_key or "errors.service_failed"),
                  (1 if short else 2) * sizes(self.flow.elderly).tile_icon_px, "warn_text")

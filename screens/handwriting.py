@@ -48,6 +48,7 @@ class HandwritingCanvas(QWidget):
                  *, elderly: bool = False, hint: str = ""):
         super().__init__(parent)
         self.hint = hint  # drawn faintly in the empty box: no extra line of text needed
+        self.hint_px = tokens(elderly).text_px  # body size, whatever the box's shape
         self.setObjectName("handwriting_canvas")
         self.setProperty("role", "canvas")
         self.setAttribute(Qt.WA_StyledBackground, False)
@@ -113,7 +114,7 @@ class HandwritingCanvas(QWidget):
         if self.hint and not self.strokes and not self._drawing:
             painter.setPen(QColor(colour("muted")))
             font = painter.font()
-            font.setPixelSize(max(24, int(box.height() / 12)))
+            font.setPixelSize(self.hint_px)
             painter.setFont(font)
             painter.drawText(box.adjusted(16, 16, -16, -16), Qt.AlignHCenter | Qt.AlignTop
                              | Qt.TextWordWrap, self.hint)
@@ -264,14 +265,16 @@ class HandwritingPad(QWidget):
                                   name="ime_undo")
         self.rewrite_button = button(t.t("ime.rewrite"), on_click=self._rewrite,
                                      role="secondary", name="ime_rewrite")
-        tools = QHBoxLayout()
+        tools = QGridLayout()
         tools.setSpacing(size.gap_px // 2)
-        tools.addWidget(self.undo_button)
-        tools.addWidget(self.rewrite_button)
+        self.tools = tools
+        self.tool_buttons = [self.undo_button, self.rewrite_button]
         if on_key is not None:
             self.delete_button = button(t.t("ime.delete"), on_click=lambda: on_key(BACKSPACE),
                                         role="secondary", name="ime_delete")
-            tools.addWidget(self.delete_button)
+            self.tool_buttons.append(self.delete_button)
+        self.tools_across = 0
+        self.fit_tools()
         side = QVBoxLayout()
         side.setSpacing(size.gap_px // 2)
         side.addWidget(self.bar, 1)
@@ -282,6 +285,25 @@ class HandwritingPad(QWidget):
         row.addWidget(self.canvas, 1)
         row.addLayout(side, 1)
         self._update_tools()
+
+    def fit_tools(self, width: int | None = None) -> None:
+        """撤销 / 重写 / 删除 on one row, or, when the pad has only ``width`` pixels (a
+        short landscape panel, where it shares the width with what was found), as many a
+        row as fit beside the canvas, the rest below: never on top of each other."""
+        count = len(self.tool_buttons)
+        across = count
+        if width is not None:
+            gap = self.tools.spacing()
+            side = width - self.canvas.minimumWidth() - self.layout().spacing()
+            widest = max(b.sizeHint().width() for b in self.tool_buttons)
+            across = max(1, min(count, (side + gap) // (widest + gap)))
+        if across == self.tools_across:
+            return
+        self.tools_across = across
+        for btn in self.tool_buttons:
+            self.tools.removeWidget(btn)
+        for i, btn in enumerate(self.tool_buttons):
+            self.tools.addWidget(btn, i // across, i % across)
 
     def _recognise(self) -> None:
         self._touch()

@@ -158,7 +158,13 @@ class HomeScreen(Screen):
         """Columns and page size follow the width and height really available."""
         super().resizeEvent(event)
         self._arrange(self.width() * 10 > self.height() * 14)  # 1280×1024 stays stacked
-        self._refit_soon()
+        if self.isVisible() and self._t is not None:
+            # shown, and the chrome has just taken its share (home came from the attract
+            # screen, which has none): the tiles fit the new space before the first paint,
+            # never a frame with the last row cut
+            self._refit()
+        else:
+            self._refit_soon()
 
     def _refit_soon(self) -> None:
         if not self._refit_due:
@@ -400,7 +406,8 @@ class HomeScreen(Screen):
         columns, tile_height, per_page, hot_count, upright = key[-1][:5]
         self._tile_texts = []
         hot_box, hot_grid = _grid_box()
-        self.hot_panel.layout().insertWidget(1, hot_box)
+        hot_list = self.hot_panel.layout()  # under its heading (search may stand above it)
+        hot_list.insertWidget(hot_list.indexOf(self.hot_title) + 1, hot_box)
         depts, grid = _grid_box()
         self.dept_panel.layout().insertWidget(1, depts)
         icons = {d.id: d.icon for d in catalog.departments}

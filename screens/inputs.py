@@ -4,6 +4,7 @@ when what was typed cannot be right. Values live here only until the session end
 from __future__ import annotations
 
 from kiosk.i18n import Translator
+from screens.chrome import body_size, short_panel, shortest_panel, tighten
 from screens.handwriting import ChinesePad
 from screens.keypad import BACKSPACE, FOR_KIND, Keypad, apply_key, max_length, with_mask
 from screens.qt import QGridLayout, QHBoxLayout, Qt, QVBoxLayout, QWidget
@@ -20,6 +21,7 @@ class InputsScreen(Screen):
         self._service_id: str | None = None
         self._pad_for: tuple[str, str] | None = None
         self._chinese_pad: ChinesePad | None = None
+        self._keypads: dict[str, Keypad] = {}  # made once per layout: they hold nothing typed
         self.title = label(kind="title")
         self.progress = label(kind="hint", wrap=False)
         self.field_label = label(kind="subtitle")
@@ -36,11 +38,13 @@ class InputsScreen(Screen):
         self.info_box = info_box
         heading = QHBoxLayout()  # the service, and which field of how many, on one line
         heading.setSpacing(24)
+        self.heading = heading
         heading.addWidget(self.title, 1)
         heading.addWidget(self.progress, 0, Qt.AlignRight | Qt.AlignVCenter)
         info_box.addLayout(heading)
         field_row = QHBoxLayout()  # portrait: the Chinese pad's 手写 / 拼音 switches stand here
         field_row.setSpacing(24)
+        self.field_row = field_row
         field_row.addWidget(self.field_label, 1)
         self.label_slot = QHBoxLayout()
         self.label_slot.setContentsMargins(0, 0, 0, 0)
@@ -98,8 +102,34 @@ class InputsScreen(Screen):
         self._stretch_pad()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self._arrange(self.width() > self.height() * 1.2)
+        self._fit()
         super().resizeEvent(event)
+
+    def _fit(self) -> None:
+        """On a short panel (1280×1024, 1366×768) the margins tighten and the service's name
+        is set in body size (it was the intro's title; the step bar says where we are), so
+        the field, its keypad and the buttons keep their rows whole."""
+        tighten(self, self.flow.elderly)
+        short = short_panel(self)
+        body_size(self.title, short and (self.flow.elderly or shortest_panel(self)),
+                  self.flow.elderly)
+        self.body.setSpacing(self.box.spacing())
+        self.actions.layout().setSpacing(self.box.spacing())
+        landscape = self.width() > self.height() * 1.2
+        if landscape == self.landscape:
+            self._stretch_pad()
+        self._arrange(landscape)
+        # 1366×768 in senior mode: the service's name goes (the intro named it, the step bar
+        # says 填写信息) and "1 of 2" stands beside the field's name, a line for the field
+        squeezed = shortest_panel(self) and self.flow.elderly and bool(landscape)
+        self.title.setVisible(not squeezed)
+        row = self.field_row if squeezed else self.heading
+        if row.indexOf(self.progress) < 0:
+            row.insertWidget(1, self.progress, 0, Qt.AlignRight | Qt.AlignVCenter)
+        self.value.setMinimumHeight(108 if squeezed else 120)
+        if squeezed:
+            self.info_box.setSpacing(4)
+            self.body.setVerticalSpacing(4)
 
     def _stretch_pad(self) -> None:
         """A writing pad takes all the room there is; keypads keep their natural size. In
@@ -130,7 +160,8 @@ class InputsScreen(Screen):
         self.values = {}
         self.index = 0
         self._service_id = None
-        self._pad_for = None
+        if self._chinese_pad is not None:  # it holds letters and candidates: a new one
+            self._pad_for = None
         self.value.clear()
 
     def _field(self):
@@ -205,7 +236,10 @@ class InputsScreen(Screen):
         if field.name in self.flow.scanned:  # read from the receipt's QR code
             self.values[field.name] = self.flow.scanned.pop(field.name)
         self.title.setText(service.name(lang))
+        # which field of how many: only where there is more than one (the step bar above
+        # already says where the visit is; "1 of 1" counted nothing a resident cares about)
         self.progress.setText(t.t("inputs.progress", n=self.index + 1, total=len(self.fields)))
+        self.progress.setVisible(len(self.fields) > 1)
         self.field_label.setText(field.label(lang))
         self.optional.setText(t.t("inputs.optional"))
         self.optional.setVisible(not field.required)
@@ -243,6 +277,9 @@ class InputsScreen(Screen):
         if field.kind == "text" and field.script == "chinese":  # 留言内容: handwriting, pinyin
             pad = f"chinese:{self.flow.language}:{self.flow.elderly}"
         key = (field.name, pad if field.kind != "choice" else f"choice:{self.flow.language}")
+        keypad = self._keypads.get(pad)
+        if keypad is not None and field.kind != "choice":
+            keypad.set_clear_text(self._t.t("common.clear"))
         if key == self._pad_for:
             return
         self._pad_for = key
@@ -251,6 +288,10 @@ class InputsScreen(Screen):
             bar.setParent(None)
             bar.deleteLater()
             self._chinese_pad = None
+        for kept in self._keypads.values():  # kept for the next field that takes it
+            if self.pad_box.indexOf(kept) >= 0:
+                self.pad_box.removeWidget(kept)
+                kept.hide()
         clear_layout(self.pad_box)
         self._stretch_pad()
         if field.kind == "choice":
@@ -266,7 +307,11 @@ class InputsScreen(Screen):
             self.pad_box.addWidget(self._chinese_pad)
             self._stretch_pad()
         else:
-            self.pad_box.addWidget(Keypad(pad, self._on_key, clear_text=self._t.t("common.clear")))
+            if keypad is None:
+                keypad = self._keypads[pad] = Keypad(pad, self._on_key,
+                                                     clear_text=self._t.t("common.clear"))
+            self.pad_box.addWidget(keypad)
+            keypad.show()
 
 
 __all__ = ["InputsScreen", "BACKSPACE"]

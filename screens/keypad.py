@@ -10,6 +10,7 @@ from screens.qt import QEvent, QObject, QRect, QSize, QSizePolicy, Qt, QWidget
 from screens.widgets import button
 
 BACKSPACE, CLEAR = "⌫", "clear"
+PAGE = "⇄"  # the paged letter pad's turn key (never sent to the field)
 PROVINCES = "粤京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵青藏川宁琼"
 
 LAYOUTS: dict[str, list[str]] = {
@@ -21,7 +22,11 @@ LAYOUTS: dict[str, list[str]] = {
     # Pinyin letters only, in the same alphabetical order (ü is typed as v, as on any IME).
     "letters": ["ABCDEFG", "HIJKLMN", "OPQRSTU", "VWXYZ⌫"],
     "letters_wide": ["ABCDEFGHI", "JKLMNOPQR", "STUVWXYZ⌫"],  # short landscape panels
+    # a short senior panel (1280×1024, 1366×768): half the alphabet at a time, senior-sized,
+    # and a key that turns to the other half (A–M ⇄ N–Z)
+    "letters_paged": ["ABCDE", "FGHIJ", "KLMNO", "PQRST", "UVWXY", "Z⌫" + PAGE],
 }
+PAGED_HALVES = ("ABCDEFGHIJKLM", "NOPQRSTUVWXYZ")
 # Which keypad a field kind gets (choice fields get buttons, not a keypad).
 FOR_KIND = {"id_number": "id", "mobile": "digits", "year": "digits", "number": "digits",
             "date": "digits", "month": "digits", "date_range": "digits",
@@ -128,12 +133,40 @@ class Keypad(Reflow):
                  *, clear_text: str = "C"):
         super().__init__(len(LAYOUTS[layout][0]), parent, gap=4)  # seven senior keys in 1080
         self.layout_name = layout
+        self.half = 0
+        self.keys: dict[str, QWidget] = {}
         for row in LAYOUTS[layout]:
             for key in row:
                 value = CLEAR if (key == "C" and layout == "digits") else key
                 text = clear_text if value == CLEAR else key
-                self.add(button(text, on_click=lambda v=value: on_key(v), role="key",
-                                name=f"key_{value}"))
+                action = self.turn if value == PAGE else (lambda v=value: on_key(v))
+                self.keys[value] = self.add(button(text, on_click=action, role="key",
+                                                   name=f"key_{value}"))
+        if layout == "letters_paged":
+            self._show_half()
+
+    def turn(self) -> None:
+        """The paged pad shows the other half of the alphabet."""
+        self.half = 1 - self.half
+        self._show_half()
+
+    def _show_half(self) -> None:
+        shown, other = PAGED_HALVES[self.half], PAGED_HALVES[1 - self.half]
+        for letter, key in self.keys.items():
+            if letter.isalpha() and len(letter) == 1:
+                key.setHidden(letter not in shown)
+        page = self.keys[PAGE]
+        page.setText(f"{other[0]}–{other[-1]}")
+        page.setAccessibleName(f"{other[0]}–{other[-1]}")
+        self.relayout()
+
+    def set_clear_text(self, text: str) -> None:
+        """The clear key speaks the resident's language: its word changes, the keys stay
+        (a new pad per language cost a switch milliseconds of widgets made and dropped)."""
+        for key in self.items:
+            if key.objectName() == f"key_{CLEAR}" and key.text() != text:
+                key.setText(text)
+                self.relayout()
 
 
 def apply_key(text: str, key: str, kind: str) -> str:

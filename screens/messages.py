@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from kiosk.config import in_language
 from kiosk.i18n import Translator
 from screens.icons import set_icon
 from screens.pictures import BusyIndicator
-from screens.qt import QGridLayout, QHBoxLayout, QLabel, Qt, QWidget
+from screens.qt import QGridLayout, QHBoxLayout, QLabel, QScrollArea, Qt, QVBoxLayout, QWidget
 from screens.theme import sizes
 from screens.widgets import Screen, label
 
@@ -102,7 +103,8 @@ class OutOfServiceScreen(Screen):
         set_icon(self.picture, "closed", 2 * sizes(self.flow.elderly).tile_icon_px, "warn_text")
         self.title.setText(t.t("out_of_service.title"))
         self.hint.setText(t.t("out_of_service.hint"))
-        place, hours = facts.get("nearest_terminal", ""), facts.get("opening_hours", "")
+        place = in_language(facts, "nearest_terminal", t.lang)
+        hours = in_language(facts, "opening_hours", t.lang)
         self.nearest.setText(t.t("out_of_service.nearest", place=place) if place else "")
         self.nearest.setVisible(bool(place))
         self.hours.setText(t.t("out_of_service.hours", hours=hours) if hours else "")
@@ -121,15 +123,31 @@ class HelpScreen(Screen):
     name = "help"
 
     def __init__(self, flow, parent=None):
+        from screens.chrome import flick_scroll
+
         super().__init__(flow, parent)
+        # the steps scroll where a short senior panel has not the height for them all (a
+        # finger drags them, a bar shows more); elsewhere they fit and nothing moves
+        self.content = QWidget()
+        self.content.setObjectName("help_content")
+        self.content.setAutoFillBackground(False)
+        page = QVBoxLayout(self.content)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.setSpacing(self.box.spacing())
+        self.page = page
+        self.scroll = flick_scroll(QScrollArea())
+        self.scroll.setObjectName("help_scroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.content)
+        self.box.addWidget(self.scroll, 1)
         self.title = label(kind="title")
-        self.box.addWidget(self.title)
+        page.addWidget(self.title)
         self.steps: list[tuple[QLabel, QLabel, QLabel, str]] = []
         # the numbered steps one a row in portrait, two a row in landscape
         self.grid = QGridLayout()
         self.grid.setHorizontalSpacing(36)
         self.grid.setVerticalSpacing(8)
-        self.box.addLayout(self.grid)
+        page.addLayout(self.grid)
         self.step_boxes: list[QWidget] = []
         self._columns = 0
         for number, (key, _icon) in enumerate(HELP_STEPS, start=1):
@@ -154,9 +172,9 @@ class HelpScreen(Screen):
         self.people = label(kind="hint")
         self.people.setObjectName("help_people")
         self.people.setProperty("role", "hint")  # keeps its look under the new name
-        self.box.addWidget(self.tips)
-        self.box.addWidget(self.people)
-        self.box.addStretch(1)  # the way back is the bottom bar's dominant 返回
+        page.addWidget(self.tips)
+        page.addWidget(self.people)
+        page.addStretch(1)  # the way back is the bottom bar's dominant 返回
 
     def render(self, t: Translator) -> None:
         tokens = sizes(self.flow.elderly)
@@ -178,6 +196,7 @@ class HelpScreen(Screen):
         from screens.chrome import tighten
 
         tighten(self, self.flow.elderly)
+        self.page.setSpacing(self.box.spacing())
         columns = 2 if self.width() > self.height() and self.width() > 1 else 1
         if columns == self._columns:
             return

@@ -160,15 +160,37 @@ class AcceptedCards(QWidget):
         self.cards: dict[str, tuple[QWidget, QWidget, QWidget]] = {}
         for kind in CARD_ICONS:
             self.cards[kind] = self._card(kind)
+        self.listed = False
+        self._last: tuple | None = None
+
+    def set_listed(self, listed: bool) -> None:
+        """A list, each card's small picture before its name (a narrow column on a short
+        panel, where three names side by side would wrap word by word), or a row of cards,
+        each picture over its name. ``render`` afterwards draws the pictures' size."""
+        from screens.qt import QBoxLayout, Qt
+
+        if listed == self.listed:
+            return
+        self.listed = listed
+        self.row.setDirection(QBoxLayout.TopToBottom if listed else QBoxLayout.LeftToRight)
+        self.row.setSpacing(4 if listed else 16)
+        for card, _picture, words in self.cards.values():
+            card.layout().setDirection(QBoxLayout.LeftToRight if listed
+                                       else QBoxLayout.TopToBottom)
+            card.layout().setSpacing(16 if listed else 6)
+            words.setAlignment(Qt.AlignLeft | Qt.AlignVCenter if listed else Qt.AlignCenter)
+            card.layout().setStretch(1, 1 if listed else 0)
+        if self._last is not None:  # the pictures in the new shape's size
+            self.render(*self._last)
 
     def _card(self, kind: str):
-        from screens.qt import QLabel, Qt, QVBoxLayout
+        from screens.qt import QBoxLayout, QLabel, Qt
         from screens.widgets import label
 
         card = QWidget()
         card.setObjectName(f"card_{kind}")
         card.setProperty("role", "card_kind")
-        box = QVBoxLayout(card)
+        box = QBoxLayout(QBoxLayout.TopToBottom, card)
         box.setContentsMargins(8, 8, 8, 8)
         box.setSpacing(6)
         picture = QLabel()
@@ -186,8 +208,10 @@ class AcceptedCards(QWidget):
         from screens.icons import set_icon
         from screens.theme import sizes
 
+        self._last = (t, auth, elderly)
         kinds = ACCEPTED_CARDS.get(auth, ())
-        size = sizes(elderly).tile_icon_px
+        tokens = sizes(elderly)
+        size = tokens.icon_px if self.listed else tokens.tile_icon_px
         for kind, (card, picture, words) in self.cards.items():
             card.setVisible(kind in kinds)
             if kind in kinds:

@@ -6,9 +6,9 @@ a code-only service shows the phone straight away."""
 from __future__ import annotations
 
 from kiosk.i18n import Translator
-from screens.chrome import tighten
+from screens.chrome import short_panel, tighten
 from screens.pictures import AcceptedCards, CardPicture, PhonePicture
-from screens.qt import Qt
+from screens.qt import QBoxLayout, Qt, QVBoxLayout
 from screens.widgets import Screen, button, label
 
 
@@ -21,18 +21,27 @@ class PlaceCardScreen(Screen):
         self._t: Translator | None = None
         self.title = label(kind="title", align=Qt.AlignCenter)
         self.box.addWidget(self.title)
+        # the picture above the words in portrait; beside them in landscape, smaller on a
+        # short panel (1366×768), so the cards' names and the problem keep their lines
+        self.body = QBoxLayout(QBoxLayout.TopToBottom)
+        self.box.addLayout(self.body, 1)
+        pictures = QVBoxLayout()
         self.picture = CardPicture()
-        self.box.addWidget(self.picture)
+        pictures.addWidget(self.picture)
         self.phone = PhonePicture()
         self.phone.hide()
-        self.box.addWidget(self.phone)
+        pictures.addWidget(self.phone)
+        self.body.addLayout(pictures, 1)
+        words = QVBoxLayout()
+        self.words = words
         self.hint = label(kind="hint", align=Qt.AlignCenter)
-        self.box.addWidget(self.hint)
+        words.addWidget(self.hint)
         self.accepted = AcceptedCards()  # which cards the reader takes for this service
-        self.box.addWidget(self.accepted)
+        words.addWidget(self.accepted)
         self.problem = label(kind="problem", align=Qt.AlignCenter)
-        self.box.addWidget(self.problem)
-        self.box.addStretch(1)
+        words.addWidget(self.problem)
+        words.addStretch(1)
+        self.body.addLayout(words, 1)
         self.back_button = button(on_click=self.flow.back, name="back")
         self.scan_button = button(on_click=self._toggle_code, role="primary", name="scan_code")
         self.row(self.back_button, self.scan_button)
@@ -65,6 +74,7 @@ class PlaceCardScreen(Screen):
             self.title.setText(t.t("place_card.title_ss" if ss else "place_card.title"))
             self.hint.setText(t.t("place_card.hint_ss" if ss else "place_card.hint"))
         self.picture.setVisible(not code)
+        self._fit()  # the cards' shape first: their pictures' size follows it
         self.accepted.render(t, self.flow.auth, self.flow.elderly)
         self.accepted.setVisible(not code and self.accepted.isVisibleTo(self))
         self.phone.setVisible(code)
@@ -74,8 +84,25 @@ class PlaceCardScreen(Screen):
         self.problem.setText(t.t(key) if key else "")
         self.problem.setVisible(bool(key))
         self.back_button.setText(t.t("common.back"))
-        tighten(self, self.flow.elderly, (self.back_button,))
+        self._fit()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
         tighten(self, self.flow.elderly, (self.back_button,))
+        wide = self.width() > self.height() * 1.2
+        way = QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom
+        if self.body.direction() != way:
+            self.body.setDirection(way)
+        self.body.setSpacing(self.box.spacing())
+        self.words.setSpacing(self.box.spacing())
+        short = short_panel(self)
+        self.accepted.set_listed(short and wide)  # a narrow column: one card a line
+        self.body.setStretch(0, 1)
+        self.body.setStretch(1, 2 if short and wide else 1)
+        tall = 420 if not short else 240
+        for picture in (self.picture, self.phone):
+            if picture.minimumHeight() != tall:
+                picture.setMinimumHeight(tall)

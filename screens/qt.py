@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (  # noqa: F401
     QLayout,
     QPushButton,
     QScrollArea,
+    QScroller,
     QSizePolicy,
     QStackedWidget,
     QTableWidget,

@@ -6,10 +6,10 @@ with the details a tap away. The same layout in every language."""
 from __future__ import annotations
 
 from kiosk.i18n import Translator
+from screens.chrome import flick_scroll
 from screens.qt import (
     QAbstractItemView,
     QEvent,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -107,12 +107,9 @@ class ResultScreen(Screen):
         side.addStretch(1)
         # landscape on a short panel (1366×768 in senior mode: the chrome takes half the
         # height): the summary scrolls rather than being cut — the last resort
-        self.side_scroll = QScrollArea()
+        self.side_scroll = flick_scroll(QScrollArea())  # a finger drags it; its bar shows more
+        self.side_scroll.setObjectName("summary_scroll")
         self.side_scroll.setWidgetResizable(True)
-        self.side_scroll.setFrameShape(QFrame.NoFrame)
-        self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.side_scroll.viewport().setAutoFillBackground(False)
-        self.side_scroll.setAutoFillBackground(False)
         self.side_scroll.hide()
         self.records = QWidget()
         records = QVBoxLayout(self.records)
@@ -164,6 +161,14 @@ class ResultScreen(Screen):
         self.page_label.setWordWrap(landscape)
         # a short landscape panel needs the height more than the air between the lines
         self.side.layout().setSpacing(self.box.spacing() // 2 if landscape else self.box.spacing())
+        # senior's 查看明细: under the summary in portrait; in landscape where the records
+        # will show, in the bottom row beside 完成 / 打印 (the side panel has no height for it)
+        self.side.layout().removeWidget(self.details_button)
+        self.paging.layout().removeWidget(self.details_button)
+        if landscape:
+            self.paging.layout().insertWidget(0, self.details_button)
+        else:
+            self.side.layout().insertWidget(3, self.details_button)
         if landscape:
             self.side_scroll.setWidget(self.side)
             self.side.show()
@@ -268,14 +273,14 @@ class ResultScreen(Screen):
         if self._formatted[:2] != (result, lang):  # 44 rows formatted once, not per render
             self._formatted = (result, lang, self._rows(result, lang), None, None)
         headers, rows, numeric = self._formatted[2]
-        # senior mode: the summary first and alone; the records a tap away
-        summary_first = elderly and result.kind == "table" and bool(rows) and not self.landscape
+        # senior mode: the summary first and alone, in every orientation; the records a tap away
+        summary_first = elderly and result.kind == "table" and bool(rows)
         table_shown = bool(rows) and (not summary_first or self.details)
         self.details_button.setVisible(summary_first)
         self.details_button.setText(t.t("result.summary_view" if self.details else "result.details"))
         self.table.setVisible(table_shown)
         side = self.side.layout()
-        side.setStretch(side.indexOf(self.details_button) + 1, 1 if self.landscape else 0)
+        side.setStretch(side.count() - 1, 1 if self.landscape else 0)  # the closing stretch
         self.grid.setRowStretch(0, 1 if (self.landscape or not table_shown) else 0)
         self.empty.setVisible(not rows)
         self.empty.setText(t.t("result.empty"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from kiosk.i18n import Translator
 from kiosk.visit.flow import Flow, Step
@@ -27,12 +27,11 @@ from screens.qt import (
     QColor,
     QEvent,
     QImage,
-    QLayout,
     QObject,
     QPalette,
     QPushButton,
+    QSize,
     QSizePolicy,
-    QStackedWidget,
     Qt,
     QTimer,
     QVBoxLayout,
@@ -76,6 +75,66 @@ def screen_class(step: Step) -> type[Screen]:
     module, name = SCREENS[step].split(":")
     cls: type[Screen] = getattr(importlib.import_module(f"screens.{module}"), name)
     return cls
+class ScreenStack(QWidget):
+    """The screens of both modes, one shown at a time over the space the chrome leaves.
+
+    Not a ``QStackedWidget``: that one's layout asks every page, shown or not (two modes ×
+    17 screens), for its size and height-for-width whenever anything in the window changes
+    size, which was a third of every switch. Here the hidden pages take part in no layout: the
+    shown page gets this widget's rectangle, and a page too tall for it is cut at the bottom
+    (the layout test names that page) instead of pushing the bottom bar off the window."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pages: list[QWidget] = []
+        self._current: QWidget | None = None
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Ignored)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(0, 0)  # whatever the chrome leaves; the window has a fixed size
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(0, 0)
+
+    def addWidget(self, page: QWidget) -> None:  # noqa: N802 - QStackedWidget's name
+        page.setParent(self)
+        page.hide()
+        self._pages.append(page)
+
+    def removeWidget(self, page: QWidget) -> None:  # noqa: N802 - QStackedWidget's name
+        if page in self._pages:
+            self._pages.remove(page)
+            page.hide()
+            if page is self._current:
+                self._current = None
+
+    def count(self) -> int:
+        return len(self._pages)
+
+    def widget(self, index: int) -> QWidget:
+        return self._pages[index]
+
+    def currentWidget(self) -> QWidget | None:  # noqa: N802 - QStackedWidget's name
+        return self._current
+
+    def setCurrentWidget(self, page: QWidget) -> None:  # noqa: N802 - QStackedWidget's name
+        if page is self._current:
+            return
+        if page not in self._pages:
+            self.addWidget(page)
+        old, self._current = self._current, page
+        page.setGeometry(self.rect())  # before show: its layout is laid out once, at this size
+        page.show()
+        page.raise_()
+        if old is not None:
+            old.hide()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if self._current is not None:
+            self._current.setGeometry(self.rect())
+
+
 class _Screens(dict[Step, Screen]):
     """The window's screens of one mode (standard or senior), each built the first time it is
     needed: start-up builds only the attract screen, the rest follow after the first paint
@@ -92,6 +151,10 @@ class _Screens(dict[Step, Screen]):
         self[step] = screen
         style_part(screen, self.elderly)
         self._window.stack.addWidget(screen)
+        # opaque (its sheet's white, filled by Qt): showing a page repaints that page only,
+        # not the window and the stack beneath it as well. Polishing clears the flag: after.
+        screen.ensurePolished()
+        screen.setAutoFillBackground(True)
         return screen
 
 
@@ -166,11 +229,7 @@ class KioskWindow(QWidget):
         self.terminal = terminal  # the hall's facts screens show (window, hours, nearest terminal)
         # the chrome, once per mode (styled once each): a mode switch swaps which is shown
         self.chromes: dict[bool, _Chrome] = {}
-        self.stack = QStackedWidget()
-        # the screen gets the space the chrome leaves: a screen too tall for it is cut (and
-        # the layout test names that screen) instead of pushing the bottom bar off the window
-        self.stack.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Ignored)
-        self.stack.layout().setSizeConstraint(QLayout.SetNoConstraint)
+        self.stack = ScreenStack()
         self.banner = label(kind="problem", align=Qt.AlignCenter)
         self.banner.setObjectName("network_banner")
         for elderly in (False, True):
@@ -183,6 +242,10 @@ class KioskWindow(QWidget):
         box.addWidget(self.stack, 1)
         for elderly in (False, True):
             box.addWidget(self.chromes[elderly].bottombar)
+        for chrome in self.chromes.values():
+            for part in chrome.parts():  # opaque like the screens (see _Screens): when a bar
+                part.ensurePolished()     # appears or changes, the window beneath is not
+                part.setAutoFillBackground(True)  # filled first; its sheet paints it all
         self.modes = {elderly: _Screens(self, elderly) for elderly in (False, True)}
         self._first_paint: _FirstPaint | None = None
         self.chooser = LanguageChooser(flow, self)
@@ -190,10 +253,14 @@ class KioskWindow(QWidget):
         self.overlay = CountdownOverlay(flow, self)
         self.technician: QWidget | None = None
         self._corner_taps: list[float] = []
+        # the gesture's clock: tests give it their own, so a loaded machine cannot stretch
+        # five quick taps past the window
+        self.gesture_clock: Callable[[], float] = time.monotonic
         self._press_seen: int | None = None  # timestamp of the press being delivered, till release
         self.last_input = time.monotonic()
         flow.on_change(lambda _flow: self.show_state())
         flow.on_session_end(lambda _reason: self.clear_all())
+        self.filters_ahead: list[QObject] = []  # app-wide filters that see events before ours
         QApplication.instance().installEventFilter(self)
         self.show_state()
 
@@ -220,8 +287,28 @@ class KioskWindow(QWidget):
         """Every screen built so far, of both modes."""
         return [screen for mode in self.modes.values() for screen in mode.values()]
 
+    def keep_ahead(self, watcher: QObject) -> None:
+        """``watcher``, an app-wide event filter installed after the window's, keeps seeing
+        events before the window's filter when that one comes back after a render."""
+        self.filters_ahead.append(watcher)
+
+    def forget(self, watcher: QObject) -> None:
+        """``watcher`` was removed from the application: never put it back."""
+        if watcher in self.filters_ahead:
+            self.filters_ahead.remove(watcher)
+
+    def _rejoin(self, app: QApplication) -> None:
+        """Put the window's filter back after a render, in its old place: Qt calls the filter
+        installed last first, so the ones installed after it are moved in front again."""
+        app.installEventFilter(self)
+        for watcher in self.filters_ahead:
+            app.removeEventFilter(watcher)
+            app.installEventFilter(watcher)
+
     def eventFilter(self, obj, event) -> bool:
         kind = event.type()
+        if kind == QEvent.UpdateRequest and (obj is self or obj is self.windowHandle()):
+            return self._paint_aside(obj, event)
         if kind in (QEvent.MouseButtonPress, QEvent.KeyPress, QEvent.TouchBegin):
             self.last_input = time.monotonic()
             self.flow.touch()
@@ -233,6 +320,17 @@ class KioskWindow(QWidget):
         elif kind in (QEvent.MouseButtonRelease, QEvent.TouchEnd, QEvent.TouchCancel):
             self._press_seen = None
         return False
+
+    def _paint_aside(self, obj: QObject, event: QEvent) -> bool:
+        """Paint the window's frame with the filter stepped aside, as a render does: each
+        widget painted is one more event, and no press or key arrives during a paint."""
+        app = QApplication.instance()
+        app.removeEventFilter(self)
+        try:
+            obj.event(event)
+        finally:
+            self._rejoin(app)
+        return True  # delivered
 
     def _new_press(self, event) -> bool:
         """True once per physical press. This app-wide filter sees one press several times:
@@ -273,7 +371,7 @@ class KioskWindow(QWidget):
         if not (0 <= pos.x() < CORNER and 0 <= pos.y() < CORNER):
             self._corner_taps.clear()
             return
-        now = time.monotonic()
+        now = self.gesture_clock()
         self._corner_taps = [t for t in self._corner_taps if now - t < 3.0] + [now]
         if len(self._corner_taps) >= 5:
             self._corner_taps.clear()
@@ -369,6 +467,18 @@ class KioskWindow(QWidget):
                 first.setFocus(Qt.OtherFocusReason)
 
     def show_state(self) -> None:
+        """Render the flow's step. The window's app-wide filter steps aside meanwhile: a
+        render sends a few hundred events (show, hide, polish, move …), each a call into
+        Python for a filter that only wants presses and keys, and no press or key can arrive
+        while this runs (they come from the event loop, which is not running now)."""
+        app = QApplication.instance()
+        app.removeEventFilter(self)
+        try:
+            self._show_state()
+        finally:
+            self._rejoin(app)
+
+    def _show_state(self) -> None:
         flow = self.flow
         if self._elderly_applied is not None and self._elderly_applied != flow.elderly:
             for part in self.chromes[self._elderly_applied].parts():

@@ -177,7 +177,7 @@ def _place_header(lay: _Layout, tpl: A4Template, ctx: Mapping[str, object]) -> N
         for j, (key, label, mask) in enumerate(tpl.fields[i:i + 2]):
             x = lay.left + j * half
             lay.y = top
-            lay.text(label + "：", 10, x=x, width=label_w, bold=True)
+            lay.text(label + tpl.common["colon"], 10, x=x, width=label_w, bold=True)
             lay.y = top
             tallest = max(tallest, lay.text(_value(ctx, key, mask), 10, x=x + label_w,
                                             width=half - label_w - 2 * MM))
@@ -302,7 +302,8 @@ def _place_closing(lay: _Layout, tpl: A4Template, ctx: Mapping[str, object]) -> 
         lay.text(tpl.statement, 10, gap=3 * MM)
     hint = tpl.common["verify_hint"]
     lay.ensure(len(wrap_text(hint, 9, lay.width)) * 9 * LEADING + 11 * LEADING + MM)
-    lay.text(f"{tpl.common['verification']}：{ctx['verification_code']}", 11, bold=True, gap=MM)
+    colon = tpl.common["colon"]
+    lay.text(f"{tpl.common['verification']}{colon}{ctx['verification_code']}", 11, bold=True, gap=MM)
     lay.text(hint, 9)
 
 
@@ -362,15 +363,16 @@ def _paint_footer(c: Canvas, tpl: A4Template, ctx: Mapping[str, object], number:
     _paint_qr(c, str(ctx.get("verify_url") or ctx["verification_code"]),
               PAGE_W - MARGIN - qr, PAGE_H - top - 2 * MM - qr, qr)
     com = tpl.common
+    colon = com["colon"]
     _draw(c, PAGE_W - MARGIN - qr - 4 * MM, top + 2 * MM + qr + 4 * MM, qr + 8 * MM, com["scan"],
           8.5, "center", False)  # "扫码验真" under the QR
     hall = "  ".join(str(ctx[k]) for k in ("hall", "hall_address") if ctx.get(k))
     if ctx.get("hotline"):
-        hall += f"    {com['hotline']}：{ctx['hotline']}"
+        hall += f"    {com['hotline']}{colon}{ctx['hotline']}"
     lines = [
         (com["self_service"], True),
-        (f"{com['verification']}：{ctx['verification_code']}", False),
-        (f"{com['terminal']}：{ctx['terminal_id']}    {com['printed_at']}：{ctx['printed_at']}", False),
+        (f"{com['verification']}{colon}{ctx['verification_code']}", False),
+        (f"{com['terminal']}{colon}{ctx['terminal_id']}    {com['printed_at']}{colon}{ctx['printed_at']}", False),
         (hall, False),
         (com["page"].format(page=number, pages=total), False),
     ]

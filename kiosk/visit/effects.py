@@ -9,6 +9,7 @@ import uuid
 from typing import TYPE_CHECKING, Protocol, cast
 
 from drivers.identity import Identity
+from kiosk.config import in_language
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -102,7 +103,8 @@ class VisitEffects:
         request = result.print_request(lang, identity, self.terminal_id)
         if request is None:
             raise NothingToPrint(f"{service.id} has nothing to print")
-        request.context.update({k: v for k, v in self.hall.items() if k not in request.context})
+        hall = {k: in_language(self.hall, k, lang) for k in self.hall}  # in the resident's script
+        request.context.update({k: v for k, v in hall.items() if k not in request.context})
         if request.kind == "receipt":
             if self.receipt_printer is None:
                 raise PrinterMissing("no receipt printer configured")

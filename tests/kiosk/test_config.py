@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from kiosk.config import DEMO_FILE, ConfigError, load_config, startup_problems
+from kiosk.config import DEMO_FILE, ConfigError, in_language, load_config, startup_problems
 from kiosk.paths import ROOT
 from tests.fixtures.kiosk_config import TEST_MODE
 
@@ -34,12 +34,23 @@ def test_override_changes_only_its_keys(tmp_path):
     ('[printer]\nx = 1\n', "unknown section [printer]"),
     ('[devices]\nidcard = "/dev/ttyUSB0"\n', "[devices] idcard = '/dev/ttyUSB0' is not allowed"),
     ('[session\n', "not valid TOML"),
+    ('[terminal]\nhall_en = 5\n', "[terminal] hall_en = 5 is not allowed"),
+    ('[terminal]\nhall_fr = "Centre"\n', "[terminal] unknown key 'hall_fr'"),
 ])
 def test_bad_values_name_file_key_and_allowed(tmp_path, text, needle):
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert str(err.value).startswith(str(path)) and needle in str(err.value)
+
+
+def test_hall_texts_per_language_fall_back_to_the_simplified_text(tmp_path):
+    config = load_config(write(tmp_path, '[terminal]\nhall = "示例中心"\nhall_en = "Example Centre"\n'
+                                         'hall_zh_HK = ""\n'))
+    terminal = config.terminal
+    assert in_language(terminal, "hall", "en") == "Example Centre"
+    assert in_language(terminal, "hall", "zh_HK") == "示例中心"  # not set: the 简体 name
+    assert in_language(terminal, "hall", "zh_CN") == "示例中心"
 
 
 def test_kiosk_run_refuses_a_bad_config_with_one_line(tmp_path):
@@ -81,7 +92,7 @@ def test_an_override_in_test_mode_starts_from_the_demo_terminal(tmp_path):
 
 
 @pytest.mark.parametrize("override, needle", [
-    ("", "no terminal key there; enrol this terminal: kiosk enroll"),
+    ("", "no terminal key there; install the government platform's key"),
     (f'[central]\nkey_file = "{DEMO_KEY}"\n', "is the demo key published in the repository"),
     # the demo key's bytes under another name are the demo key too
     ('[central]\nkey_file = "{tmp}/copied.key"\n', "is the demo key published in the repository"),

@@ -47,7 +47,7 @@ def test_the_tree_of_the_result_screen_in_landscape(tmp_path):
             assert 0 <= x and 0 <= y and x + w <= 1920 and y + h <= 1080, n
     header = next(n for n in every if n["role"] == "header")
     texts = [n["text"] for n in nodes(header)]
-    assert any("越秀区政务服务中心" in t for t in texts)  # the hall, from config
+    assert any("越秀區政務服務中心" in t for t in texts)  # the hall, from config, in 繁體
     assert any("12345" in t for t in texts)
     clock = next(n for n in nodes(header) if n["role"] == "clock")
     assert len(clock["text"]) == 5 and clock["text"][2] == ":"

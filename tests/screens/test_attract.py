@@ -38,3 +38,22 @@ def test_carousel_turns_and_follows_the_language(qtbot):
     assert screen.news.text() == "二"
     flow.set_language("en")
     assert screen.news.text() == "two"
+
+
+def test_attract_writes_the_date_as_the_header_does(qtbot):
+    """Not "2026-12-01" beside a header's "Tue 1 Dec": one way of writing the day."""
+    from PySide6.QtCore import QDate
+
+    qt_application()
+    flow = Flow(Catalog.load(), None)
+    window = KioskWindow(flow)
+    qtbot.addWidget(window)
+    window.show()
+    flow.set_language("en")
+    screen = window.current_screen()
+    today = QDate.currentDate()
+    written = screen.date.text()
+    assert "-" not in written and str(today.day()) in written
+    assert today.toString("ddd") in written and today.toString("MMM") in written
+    flow.set_language("zh_HK")
+    assert screen.date.text().startswith(f"{today.month()}月{today.day()}日")

@@ -79,6 +79,11 @@ def test_landscape_uses_more_columns_and_nothing_overlaps(home):
     rects = [geometry(b, app.window) for b in departments + tiles(app, screen, "service_")]
     assert all(not a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
     assert all(r.height() >= 96 for r in rects)
+    # 热门服务 heads its list (it once sat under the last hot service)
+    heading = geometry(screen.hot_title, app.window)
+    hot = [geometry(b, app.window) for b in tiles(app, screen, "service_")]
+    assert screen.hot_title.isVisibleTo(app.window) and hot
+    assert all(heading.bottom() <= r.top() for r in hot)
 
 
 def test_a_language_seen_before_shows_its_tiles_again_without_rebuilding(home, qtbot):

@@ -60,8 +60,9 @@ def visible_cells(table):
                 yield r, c, item
 
 
-def test_senior_mode_opens_on_the_summary_with_details_a_tap_away(result_app, qtbot):
-    app, screen = result_app(elderly=True)
+@pytest.mark.parametrize("size", [(1080, 1920), (1920, 1080)])  # old landscape: page 1 / 22
+def test_senior_mode_opens_on_the_summary_with_details_a_tap_away(result_app, qtbot, size):
+    app, screen = result_app(elderly=True, size=size)
     result = app.flow.result
     assert result.total_rows == 44
     summary = screen.findChild(QLabel, "summary")
@@ -112,3 +113,50 @@ def test_columns_left_off_for_width_are_a_tap_away(result_app, qtbot):
     assert back.isVisible()
     qtbot.mouseClick(back, Qt.LeftButton)
     assert table.columnCount() == len(shown)
+
+
+def drag(qtbot, viewport, moved) -> None:
+    """A finger pressed on ``viewport`` and drawn upwards until ``moved()`` says the content
+    followed it: each poll of the wait moves the finger 12 px more (the scroller needs time
+    between moves, as a real finger takes; the wait is on the condition, not a sleep)."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    x, y = viewport.width() / 2, viewport.height() - 10.0
+    where = [y]
+
+    def send(kind, at, buttons):
+        point = QPointF(x, at)
+        QApplication.sendEvent(viewport, QMouseEvent(
+            kind, point, viewport.mapToGlobal(point),
+            Qt.NoButton if kind == QEvent.MouseMove else Qt.LeftButton, buttons, Qt.NoModifier))
+
+    send(QEvent.MouseButtonPress, y, Qt.LeftButton)
+
+    def step() -> bool:
+        where[0] = max(10.0, where[0] - 12)
+        send(QEvent.MouseMove, where[0], Qt.LeftButton)
+        return moved()
+
+    try:
+        qtbot.waitUntil(step, timeout=5000)
+    finally:
+        send(QEvent.MouseButtonRelease, where[0], Qt.NoButton)
+
+
+def test_a_senior_summary_longer_than_a_short_panel_scrolls_by_finger(result_app, qtbot):
+    """1366×768 in senior English: the summary side panel is taller than the space; its scroll
+    bar shows more lies below, and a finger's drag moves it (old code: only a mouse wheel or
+    the thin bar moved it, which a resident's finger cannot do)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    app, screen = result_app(lang="en", elderly=True, size=(1366, 768))
+    area = screen.findChild(QScrollArea, "summary_scroll")
+    assert area is not None and area.isVisible()
+    bar = area.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)  # more than the panel shows
+    assert bar.isVisible() and bar.width() >= 16  # …and the resident sees that there is more
+    assert bar.value() == 0
+    drag(qtbot, area.viewport(), lambda: bar.value() > 0)
+    assert bar.value() > 0

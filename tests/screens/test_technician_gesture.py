@@ -28,8 +28,21 @@ def window(rig, tmp_path, qtbot):
     qtbot.waitExposed(app.window)
     opened: list[bool] = []
     app.window.technician_requested.connect(lambda: opened.append(True))
+    clock = Clock()
+    app.window.gesture_clock = clock  # taps 0.1 s apart, however loaded the machine is
     yield app.window, opened
     app.stop()
+
+
+class Clock:
+    """A gesture clock that moves 0.1 s per tap, and further when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        self.now += 0.1
+        return self.now
 
 
 def mouse_tap(window, pos: QPoint = CORNER) -> None:
@@ -57,6 +70,18 @@ def test_five_finger_taps_on_the_window_open_it_four_do_not(window):
         touch_tap(window, device)
     assert opened == []
     touch_tap(window, device)
+    assert opened == [True]
+
+
+def test_five_taps_spread_over_more_than_three_seconds_do_not_open_it(window):
+    window, opened = window
+    for _ in range(4):
+        mouse_tap(window)
+        window.gesture_clock.now += 0.7  # a resident resting a hand in the corner, slowly
+    mouse_tap(window)
+    assert opened == []
+    for _ in range(4):
+        mouse_tap(window)
     assert opened == [True]
 
 

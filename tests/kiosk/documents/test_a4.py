@@ -72,7 +72,7 @@ def test_long_table_spans_pages_and_repeats_its_header(tmp_path):
     assert pages >= 3
     for n in range(1, pages + 1):
         text = pdf_text(pdf, tmp_path, n)
-        assert "费款所属期" in text and "个人缴纳" in text, f"page {n} lacks the table header"
+        assert "费款所属期" in text and "个人缴费" in text, f"page {n} lacks the table header"
         assert f"第{n}页/共{pages}页" in squash(text)
         assert "8K3Q-7Z2M-XP41" in text
     assert "（续）" in pdf_text(pdf, tmp_path, 2)

@@ -133,7 +133,7 @@ def payments(months: int) -> list[dict]:
 
 LEFT_OFF = {  # written out by hand, not read from the template
     "zh_CN": "共 40 条，本凭条列出最近 12 条，完整记录请选择 A4 打印",
-    "zh_HK": "共 40 條，本憑條列出最近 12 條，完整記錄請選擇 A4 列印",
+    "zh_HK": "共 40 條，本回執列出最近 12 條，完整記錄請選擇 A4 列印",
     "en": "Showing the latest 12 of 40 records. Print on A4 for all.",
 }
 PERIOD = {"zh_CN": "2025年1月 至 2026年10月", "zh_HK": "2025年1月 至 2026年10月",
