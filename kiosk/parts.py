@@ -51,15 +51,6 @@ def central_client(config: Config, *, url: str | None = None, terminal_id: str |
                    read_terminal_key(config, key_file), retries)
 
 
-def enrolment_client(config: Config, *, url: str | None = None) -> CentralClient:
-    """The client an unenrolled terminal uses to trade its one-time code for its id and key:
-    the same TLS as every other call (the configured CA and client certificate — the reply is
-    the terminal's signing key), only without a key of its own. The placeholder identity and
-    key sign nothing central checks (it ignores the signature of this one call); never
-    retried, a used code stays used."""
-    return _client(config, url, "unenrolled", b"\0" * 32, 0)
-
-
 def _client(config: Config, url: str | None, terminal_id: str, key: bytes,
             retries: int) -> CentralClient:
     from kiosk.central.client import CentralClient
@@ -77,8 +68,8 @@ def fleet_client(config: Config, *, url: str | None = None, terminal_id: str | N
                  key_file: str | Path | None = None, enrolling: bool = False,
                  retries: int = 0) -> FleetClient | None:
     """The one way to build the client for central operations' fleet service, or None when
-    ``[fleet] url`` is empty (no fleet: heartbeats go to central as before). Signed with the
-    terminal's own fleet key (``[fleet] key_file``, from ``kiosk enroll --fleet``), TLS
+    ``[fleet] url`` is empty (no fleet: no heartbeats, no remote commands). Signed with the
+    terminal's own fleet key (``[fleet] key_file``, from ``kiosk enroll``), TLS
     against ``[fleet] ca_bundle``/``client_cert``, central's timeouts. ``enrolling``: no key
     yet, the code is the credential (the fleet does not check that call's signature). A
     fleet URL without a fleet enrolment is a ConfigError naming what to run."""
@@ -98,7 +89,7 @@ def fleet_client(config: Config, *, url: str | None = None, terminal_id: str | N
         ident = terminal_id or f["terminal_id"]
         if not ident:
             raise ConfigError(f"{config.source}: [fleet] url is set but terminal_id is empty; "
-                              "enrol with the fleet: kiosk enroll --fleet CODE")
+                              "enrol with the fleet: kiosk enroll CODE")
         key = load_key(key_file or config.path("fleet", "key_file"))
     ca, cert = config_file(config, "fleet", "ca_bundle"), config_file(config, "fleet", "client_cert")
     c = config.central
@@ -124,23 +115,25 @@ def config_file(config: Config, section: str, key: str) -> Path | None:
     return path
 
 
-def tls_failure(config: Config, detail: str) -> str | None:
+def tls_failure(config: Config, detail: str, section: str = "central") -> str | None:
     """A TLS handshake failure in ``detail`` (a CentralError's text) as one sentence naming
-    the setting to look at, or None when ``detail`` is something else."""
+    the setting to look at (``[central]``'s or ``[fleet]``'s), or None when ``detail`` is
+    something else."""
     text = detail.lower()
+    who = "central" if section == "central" else "the fleet service"
     if "certificate_verify_failed" in text or "certificate verify failed" in text:
-        ca = config.get("central", "ca_bundle")
-        trusted = (f"central.ca_bundle = {ca!r} ({config.path('central', 'ca_bundle')})" if ca
-                   else "the system's CAs (central.ca_bundle is empty)")
-        return f"central's TLS certificate is not signed by a CA this terminal trusts: {trusted}"
+        ca = config.get(section, "ca_bundle")
+        trusted = (f"{section}.ca_bundle = {ca!r} ({config.path(section, 'ca_bundle')})" if ca
+                   else f"the system's CAs ({section}.ca_bundle is empty)")
+        return f"{who}'s TLS certificate is not signed by a CA this terminal trusts: {trusted}"
     # A server that wants a client certificate it did not get (or trust) often just closes
     # the handshake: the client sees an EOF, not a reason.
     if any(sign in text for sign in ("certificate required", "alert_certificate",
                                      "bad certificate", "eof occurred in violation of protocol")):
-        cert = config.get("central", "client_cert")
-        return ("central refused the TLS handshake: check the terminal's client certificate, "
-                + (f"central.client_cert = {cert!r} ({config.path('central', 'client_cert')})"
-                   if cert else "central.client_cert is empty"))
+        cert = config.get(section, "client_cert")
+        return (f"{who} refused the TLS handshake: check the terminal's client certificate, "
+                + (f"{section}.client_cert = {cert!r} ({config.path(section, 'client_cert')})"
+                   if cert else f"{section}.client_cert is empty"))
     return None
 
 

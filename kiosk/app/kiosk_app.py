@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from kiosk.announcements import load_announcements
 from kiosk.app.bridge import Bridge
-from kiosk.config import Config
+from kiosk.config import Config, with_translations
 from kiosk.ops import watchdog
 from kiosk.parts import (
     Devices,
@@ -77,8 +77,8 @@ class KioskApp:
                                     receipt_printer=self.devices.receipt_printer,
                                     document_printer=self.devices.document_printer,
                                     outbox=self.outbox, sscard=self.devices.sscard,
-                                    hall={k: config.terminal[k] for k in
-                                          ("hall", "hall_address", "hotline")})
+                                    hall=with_translations(config.terminal,
+                                                           ("hall", "hall_address", "hotline")))
         session = config.session
         self.flow = Flow(self.catalog, self.effects, run_async=self.bridge.run_async,
                          language=config.ui["language"], elderly=config.ui["elderly_mode"],
@@ -88,9 +88,9 @@ class KioskApp:
         from screens.window import KioskWindow
 
         self.window = KioskWindow(self.flow, config.screen["width"], config.screen["height"],
-                                  terminal={k: str(config.terminal[k]) for k in
-                                            ("id", "hall", "hotline", "help_window",
-                                             "opening_hours", "nearest_terminal")})
+                                  terminal=with_translations(config.terminal, (
+                                      "id", "hall", "hotline", "help_window",
+                                      "opening_hours", "nearest_terminal")))
         self.timer = QTimer()
         self.timer.setInterval(tick_ms)
         self.timer.timeout.connect(self._tick)
@@ -178,11 +178,11 @@ class KioskApp:
         if (self.window.technician is not None and time.monotonic() - self.window.last_input
                 > self.config.ops["technician_idle_timeout"]):
             self.close_technician("idle")
-        # a new heartbeat says whether central is reachable
+        # a new heartbeat round says whether central (the government platform) is reachable
         beat = self._ops.heartbeat.last if self._ops is not None else None
         if beat is not None and beat is not self._last_beat:
             self._last_beat = beat
-            self.flow.set_network(beat.sent)
+            self.flow.set_network(beat.sent if beat.central_ok is None else beat.central_ok)
         self._watch_presenter()
         self.flow.tick()
 
@@ -217,6 +217,7 @@ class KioskApp:
 
         self.focus_speaker = FocusSpeaker(self._say_focus)
         self.qt.installEventFilter(self.focus_speaker)
+        self.window.keep_ahead(self.focus_speaker)
         return voice
 
     def _say_focus(self, text: str) -> None:
@@ -294,6 +295,8 @@ class KioskApp:
 
             self.code_scanning = CodeScanning(self.devices.qr_scanner, self.flow, self.bridge,
                                               self.devices.camera)
+            if self.code_scanning.key_filter is not None:
+                self.window.keep_ahead(self.code_scanning.key_filter)
 
     def _card_error(self, error: BaseException) -> None:
         if getattr(error, "fault", "") == "pin_required":
@@ -370,9 +373,12 @@ class KioskApp:
             self._ping.stop()
         if self.voice is not None:
             self.qt.removeEventFilter(self.focus_speaker)
+            self.window.forget(self.focus_speaker)
             self.voice.close()
         self.timer.stop()
         if self.code_scanning is not None:
+            if self.code_scanning.key_filter is not None:
+                self.window.forget(self.code_scanning.key_filter)
             self.code_scanning.close()
         if self.flow.session is not None:
             self.flow.end_session("shutdown", say_goodbye=False)

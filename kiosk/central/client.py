@@ -4,8 +4,9 @@ One ``requests.Session`` per client, so TLS connections are reused across a visi
 explicit connect/read timeouts and is signed (``kiosk.central.signing``). Only idempotent calls are
 retried, with backoff: reads, verifications, the transaction batch (the server deduplicates by
 key) and writes that carry an ``Idempotency-Key`` (submit, ticket, booking, evaluation — the
-server answers a repeated key with the first reply). Heartbeats are never retried: the next
-one comes anyway. A read timeout is not retried either (also one in the middle of a body):
+server answers a repeated key with the first reply); writes without one never are. (Heartbeats,
+remote commands and enrolment are the fleet service's, ``kiosk.central.fleet_client``, which
+composes this transport.) A read timeout is not retried either (also one in the middle of a body):
 the platform is up but slow, and a resident should not wait three read timeouts; connect
 errors, connect timeouts and 5xx are.
 
@@ -608,21 +609,6 @@ class CentralClient:
                           body={"transactions": transactions}, idempotent=True)
         for item in data["rejected"]:
             _require(item, {"key": str, "reason": str}, "rejected transaction")
-        return data
-
-    def heartbeat(self, payload: dict) -> dict:
-        """Report health; the reply's ``commands`` are remote commands to run (not retried)."""
-        data = self._json("POST", f"/v1/terminals/{self.terminal_id}/heartbeat",
-                          {"commands": list, "server_time": str}, body=payload, idempotent=False)
-        for cmd in data["commands"]:
-            _require(cmd, {"id": str, "command": str}, "remote command")
-        return data
-
-    def enroll(self, code: str) -> dict:
-        """Trade a single-use enrolment code for ``{"terminal_id", "key" (hex)}``. Central
-        does not check this request's signature; never retried (a used code stays used)."""
-        data = self._json("POST", "/v1/terminals:enroll", {"terminal_id": str, "key": str},
-                          body={"code": code}, idempotent=False)
         return data
 
     def update_metadata(self) -> dict:

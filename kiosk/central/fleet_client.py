@@ -18,14 +18,11 @@ in the console keeps serving residents.
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from kiosk.central.contract import Contract
 from kiosk.central.errors import (
     BadResponse,
     CentralError,
@@ -37,13 +34,10 @@ from kiosk.json_types import JSON
 from kiosk.paths import ROOT
 
 if TYPE_CHECKING:
-    from jsonschema.protocols import Validator
-
     from kiosk.central.client import CentralClient
 
 FLEET_DOC = ROOT / "fleet" / "fleet-api.json"  # read as a file: the kiosk never imports fleet
 MAX_FLEET_REPLY_BYTES = 256 * 1024  # the fleet answers small JSON objects
-_lock = threading.Lock()
 T = TypeVar("T")
 
 
@@ -69,7 +63,7 @@ class FleetBadResponse(FleetUnavailable, BadResponse):
 
 class FleetUnauthorized(FleetError, Unauthorized):
     """The fleet refused this terminal (401/403): unknown, revoked, bad signature, clock
-    off by more than 300 s. A technician's problem: re-enrol with ``kiosk enroll --fleet``."""
+    off by more than 300 s. A technician's problem: re-enrol with ``kiosk enroll``."""
 
     message_key = "fleet.unauthorized"
 
@@ -81,70 +75,19 @@ class FleetRefused(FleetError, Rejected):
     message_key = "fleet.refused"
 
 
-@cache
+# the fleet document through the one contract loader (read and compiled on first use)
+FLEET_CONTRACT = Contract(FLEET_DOC, error=FleetBadResponse, name="fleet ")
+
+
 def fleet_document() -> dict[str, Any]:
     """The fleet's OpenAPI document (read once). (Any: JSON checked by the fleet's tests.)"""
-    doc: dict[str, Any] = json.loads(FLEET_DOC.read_text(encoding="utf-8"))
-    return doc
-
-
-@dataclass(frozen=True)
-class _Operation:
-    operation_id: str
-    method: str
-    pattern: re.Pattern[str]
-    responses: dict[str, Any]  # Any: the document's response objects
-
-
-@cache
-def _operations() -> dict[str, _Operation]:
-    out = {}
-    for template, item in fleet_document()["paths"].items():
-        regex = "".join("[^/]+" if part.startswith("{") else re.escape(part)
-                        for part in re.split(r"(\{[^}]+\})", template))
-        for method, op in item.items():
-            if method in ("get", "put", "post", "delete", "patch"):
-                out[op["operationId"]] = _Operation(op["operationId"], method.upper(),
-                                                    re.compile(regex), op["responses"])
-    return out
-
-
-_validators: dict[tuple[str, str], Validator | None] = {}
-
-
-def _validator(op: _Operation, status: str) -> Validator | None:
-    key = (op.operation_id, status)
-    with _lock:
-        if key not in _validators:
-            import jsonschema
-
-            from kiosk.central.contract import _format_checker
-
-            schema = op.responses[status].get("content", {}).get("application/json", {}) \
-                .get("schema")
-            _validators[key] = None if schema is None else jsonschema.Draft202012Validator(
-                {**schema, "components": fleet_document()["components"]},
-                format_checker=_format_checker())
-        return _validators[key]
+    return FLEET_CONTRACT.document()
 
 
 def validate_fleet_reply(operation_id: str, status: int, body: object) -> None:
     """FleetBadResponse unless ``body`` is what the fleet document says ``operation_id``
     answers with ``status``; the message names the field and the rule, never the value."""
-    from kiosk.central.contract import _describe
-
-    op = _operations()[operation_id]
-    if str(status) not in op.responses:
-        raise FleetBadResponse(f"fleet {operation_id}: HTTP {status} is not a documented answer",
-                               status=status, code="undocumented_status")
-    validator = _validator(op, str(status))
-    if validator is None:
-        return
-    errors = sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        raise FleetBadResponse(f"fleet {operation_id} HTTP {status}: reply breaks the fleet "
-                               f"document: {_describe(errors[0])}", status=status,
-                               code="contract_violation")
+    FLEET_CONTRACT.validate(operation_id, status, body)
 
 
 # refusals of what was sent, not of who sent it (the fleet answers bad_code with 403)
@@ -283,7 +226,8 @@ def _batch_id(key: str) -> str:
 
 def is_usage_item(payload: object) -> bool:
     """A telemetry outbox payload the fleet takes (``{"items": [...]}``), as opposed to the
-    older heartbeat snapshots and diagnostics bundles that go to central as before."""
+    heartbeat snapshots kept while the fleet was down and diagnostics bundles, which the
+    sync worker sends to central's transaction batch as before."""
     return isinstance(payload, dict) and payload.get("kind") == "usage"
 
 

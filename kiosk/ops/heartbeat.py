@@ -1,22 +1,30 @@
-"""Heartbeat: every N seconds tell central how this terminal is, and take its commands.
+"""Heartbeat: every N seconds tell central operations' fleet service how this terminal is, and
+take its commands.
 
 The payload says what a fleet operator needs to decide whether to send someone: each device's
 status, the outbox backlog and its oldest item, versions (software, catalog, config), uptime,
-usage counters, acks of remote commands and results of updates. The reply's commands go to the
-:class:`~kiosk.ops.remote_commands.CommandRunner`. Heartbeats are not retried (the next one
-comes anyway); a payload that could not be sent goes to the outbox ``telemetry`` stream so
-the history survives an outage, and unsent acks and update reports ride the next heartbeat.
+usage counters, and results of updates. It goes to the fleet service (``[fleet] url``) only,
+shaped to the fleet document's closed ``Heartbeat`` schema (:func:`fleet_body`); the
+government platform (``[central]``) hears nothing of it. Acks of remote commands are posted
+one by one to the fleet's acknowledgement endpoint before the beat (an ack the fleet does not
+know is dropped, never allowed to block every later heartbeat); the reply's commands go to the
+:class:`~kiosk.ops.remote_commands.CommandRunner`, its rollout ``targets`` to ``on_targets``
+(the TUF update check) and its ``next_heartbeat_s`` becomes the interval, so the fleet's
+late/offline judgement and the terminal agree.
 
-With a fleet service (``[fleet] url``) the heartbeat goes there instead, shaped to the fleet
-document's closed ``Heartbeat`` schema (:func:`fleet_body`): acks are posted one by one to
-the fleet's acknowledgement endpoint before the beat (an ack the fleet does not know is
-dropped, never allowed to block every later heartbeat), the reply's rollout ``targets`` go to
-``on_targets`` (the TUF update check) and its ``next_heartbeat_s`` becomes the interval, so
-the fleet's late/offline judgement and the terminal agree.
+Heartbeats are not retried (the next one comes anyway); a payload that could not be sent goes
+to the outbox ``telemetry`` stream so the history survives an outage, and unsent acks and
+update reports ride the next heartbeat. A terminal without a fleet sends no heartbeats (one
+WARNING at start says so).
+
+Each round also asks the government platform whether it is there (``central_probe``, a signed
+read): the resident's "offline" banner follows central, whose services residents use, not the
+fleet; without a fleet the thread runs for that probe alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -33,7 +41,6 @@ from kiosk.ops.worker import LoopWorker
 
 if TYPE_CHECKING:
     from drivers.base import Device
-    from kiosk.central.client import CentralClient
     from kiosk.central.fleet_client import FleetClient
     from kiosk.ops.remote_commands import AckJSON, CommandRunner
     from offline_queue import Outbox
@@ -117,10 +124,22 @@ _FLEET_STATES = frozenset({"offline", "starting", "ready", "busy", "error", "abs
                            "unknown"})
 
 
-def fleet_body(body: JSON) -> JSON:
+def standing(body: JSON) -> JSON:
+    """What stays true from beat to beat and the hall must know: warnings and what a resident
+    left behind."""
+    out: JSON = {}
+    for key in ("warnings", "left_behind"):
+        given = body.get(key)
+        out[key] = [str(v) for v in given] if isinstance(given, (list, tuple, set)) else []
+    return out
+
+
+def fleet_body(body: JSON, *, with_standing: bool = True) -> JSON:
     """The heartbeat as the fleet document's closed schema takes it: only its keys, versions
     and faults cut to 64 characters, device details to 2000, warnings and what a resident
-    left behind carried as a report (the schema has no field of their own)."""
+    left behind carried as a report. ``with_standing=False`` leaves that report out: the
+    heartbeat sends it only when it changed, because a beat carrying a report takes the
+    fleet's slower transaction path and the fleet keeps the last one it was told."""
     out: JSON = {k: body[k] for k in FLEET_KEYS if k in body and body[k] is not None}
     versions = body.get("versions") or {}
     out["versions"] = {str(k)[:64]: (None if v is None else str(v)[-64:])
@@ -144,11 +163,10 @@ def fleet_body(body: JSON) -> JSON:
     screen = out.get("screen")
     if isinstance(screen, str):
         out["screen"] = screen[:64]
-    extra: JSON = {k: body[k] for k in ("warnings", "left_behind") if body.get(k)}
     given_reports = body.get("reports")
     reports = list(given_reports) if isinstance(given_reports, list) else []
-    if extra:
-        reports.append(extra)
+    if with_standing:
+        reports.append(standing(body))
     out["reports"] = [r for r in reports if isinstance(r, dict)][:50]
     return out
 
@@ -161,19 +179,21 @@ class BeatResult:
     commands: int = 0
     error: str | None = None
     queued_as_telemetry: bool = False
+    central_ok: bool | None = None  # the government platform answered the probe (None: none)
 
 
 class Heartbeat(LoopWorker):
-    """Sends heartbeats on a thread every ``interval`` seconds; :meth:`beat` sends one now."""
+    """Sends heartbeats to the fleet on a thread every ``interval`` seconds; :meth:`beat`
+    sends one now. ``client`` None (no ``[fleet] url``): nothing is sent, ever."""
 
     thread_name = "heartbeat"
 
-    def __init__(self, client: CentralClient | FleetClient, facts: TerminalFacts, *,
+    def __init__(self, client: FleetClient | None, facts: TerminalFacts, *,
                  runner: CommandRunner | None = None, interval: float = 60.0,
                  terminal_id: str | None = None,
                  on_sent: Callable[[list[AckJSON]], None] | None = None,
-                 fleet: bool = False,
-                 on_targets: Callable[[dict[str, JSON]], None] | None = None):
+                 on_targets: Callable[[dict[str, JSON]], None] | None = None,
+                 central_url: str = "", central_probe: Callable[[], object] | None = None):
         super().__init__()
         self._client = client
         self._facts = facts
@@ -181,15 +201,30 @@ class Heartbeat(LoopWorker):
         self.interval = interval
         self._terminal = terminal_id or getattr(client, "terminal_id", "")
         self._reports: list[JSON] = []
-        self._on_sent = on_sent  # called with the acks central now has (e.g. restart after it)
-        self.fleet = fleet  # client is a FleetClient: the fleet document's shapes
+        self._standing_sent: JSON | None = None  # the fleet has this one (None: not yet told)
+        self._on_sent = on_sent  # called with the acks the fleet now has (e.g. restart after it)
         self._on_targets = on_targets  # rollout targets from the fleet's reply
+        self._central_url = central_url  # the government platform's, for the plain-http warning
+        self._central_probe = central_probe  # a cheap signed read of the platform
         self._lock = threading.Lock()
         self._beat_lock = threading.Lock()
         self.last: BeatResult | None = None
+        self._warned = False
+
+    def start(self) -> None:
+        """The heartbeat thread; without a fleet one WARNING saying so, and the thread only
+        for the central probe (none without one either)."""
+        if self._client is None:
+            if not self._warned:
+                self._warned = True
+                log.warning("no fleet service configured ([fleet] url is empty): this terminal "
+                            "sends no heartbeats and takes no remote commands")
+            if self._central_probe is None:
+                return
+        super().start()
 
     def report(self, item: JSON) -> None:
-        """Something for central in the next heartbeat (an update result, a rejection)."""
+        """Something for the fleet in the next heartbeat (an update result, a rejection)."""
         with self._lock:
             self._reports.append(item)
 
@@ -209,49 +244,47 @@ class Heartbeat(LoopWorker):
 
     def _warnings(self) -> list[str]:
         """What a fleet operator must see even when all devices are fine: a terminal that
-        talks to central over plain http:// (no TLS; production refuses to start with it)."""
-        url = str(getattr(self._client, "base_url", ""))
-        return ["central_plain_http"] if url.lower().startswith("http://") else []
+        talks to central or to the fleet over plain http:// (no TLS; production refuses it)."""
+        fleet_url = str(getattr(self._client, "base_url", ""))
+        return [name for name, url in (("central_plain_http", self._central_url),
+                                       ("fleet_plain_http", fleet_url))
+                if url.lower().startswith("http://")]
 
     def beat(self) -> BeatResult:
-        """One heartbeat; never raises for central's or the outbox's failures."""
-        from kiosk.central.errors import CentralError
-
+        """One heartbeat; never raises for the fleet's or the outbox's failures."""
         with self._beat_lock:
+            central_ok = self._probe_central()
+            if self._client is None:
+                self.last = BeatResult(False, 0, "no fleet service configured",
+                                       central_ok=central_ok)
+                return self.last
             body, acks, reports = self._payload()
             slot_reports = slot_guard.reports_from_env()  # software rollbacks the guard did
             if slot_reports:
                 body["reports"] = [*reports, *slot_reports]
-            if self.fleet:
-                return self._fleet_beat(body, acks, reports, slot_reports)
-            try:
-                reply = self._client.heartbeat(body)
-            except CentralError as exc:
-                self.last = self._not_sent(body, acks, reports, exc)
-                return self.last
-            commands = reply.get("commands", [])
-            if commands and self._runner is not None:
-                self._runner.submit(commands)
-            if self._on_sent is not None and acks:
-                try:
-                    self._on_sent(acks)
-                except Exception:  # noqa: BLE001 - the app's listener; the beat itself went fine
-                    log.exception("heartbeat on_sent listener failed")
-            # sent: confirms a pending software version (the app starts the heartbeat only
-            # once the attract screen is painted) and drops the rollbacks central now has
-            slot_guard.after_heartbeat(kiosk.__version__, len(slot_reports))
-            self.last = BeatResult(True, len(commands))
+            result = self._fleet_beat(self._client, body, acks, reports, slot_reports)
+            self.last = dataclasses.replace(result, central_ok=central_ok)
             return self.last
 
-    def _fleet_acks(self, acks: list[AckJSON]) -> list[AckJSON]:
+    def _probe_central(self) -> bool | None:
+        """Is the government platform there? None without a probe."""
+        from kiosk.central.errors import CentralError
+
+        if self._central_probe is None:
+            return None
+        try:
+            self._central_probe()
+        except CentralError as exc:
+            log.info("central probe: %s", exc)
+            return False
+        return True
+
+    def _fleet_acks(self, client: FleetClient, acks: list[AckJSON]) -> list[AckJSON]:
         """Post each ack to the fleet; the ones it has now. Unsent ones (fleet down) are
         given back for the next beat; one it refuses (not its command) is dropped, logged."""
         from kiosk.central.errors import CentralError
-        from kiosk.central.fleet_client import FleetClient, FleetRefused
+        from kiosk.central.fleet_client import FleetRefused
 
-        client = self._client
-        if not isinstance(client, FleetClient):
-            raise TypeError("a fleet heartbeat needs a FleetClient")
         sent: list[AckJSON] = []
         for i, ack in enumerate(acks):
             try:
@@ -268,25 +301,24 @@ class Heartbeat(LoopWorker):
             sent.append(ack)
         return sent
 
-    def _fleet_beat(self, body: JSON, acks: list[AckJSON], reports: list[JSON],
-                    slot_reports: list[JSON]) -> BeatResult:
+    def _fleet_beat(self, client: FleetClient, body: JSON, acks: list[AckJSON],
+                    reports: list[JSON], slot_reports: list[JSON]) -> BeatResult:
         """One heartbeat to the fleet service (the caller holds the beat lock)."""
         from kiosk.central.errors import CentralError
 
-        sent_acks = self._fleet_acks(acks) if acks else []
+        sent_acks = self._fleet_acks(client, acks) if acks else []
         if sent_acks and self._on_sent is not None:
             try:
                 self._on_sent(sent_acks)
             except Exception:  # noqa: BLE001 - the app's listener; the acks went fine
                 log.exception("heartbeat on_sent listener failed")
+        now_standing = standing(body)
+        changed = now_standing != self._standing_sent
         try:
-            reply = self._client.heartbeat(fleet_body(body))
+            reply = client.heartbeat(fleet_body(body, with_standing=changed))
         except CentralError as exc:
-            log.warning("fleet heartbeat not sent: %s", exc)
-            with self._lock:
-                self._reports[:0] = reports
-            self.last = BeatResult(False, 0, f"{type(exc).__name__}: {exc}")
-            return self.last
+            return self._not_sent(body, reports, exc)
+        self._standing_sent = now_standing
         commands = list(reply.get("commands") or [])
         if commands and self._runner is not None:
             self._runner.submit(commands)
@@ -299,15 +331,15 @@ class Heartbeat(LoopWorker):
         nxt = reply.get("next_heartbeat_s")
         if isinstance(nxt, int) and not isinstance(nxt, bool):
             self.interval = float(min(3600, max(1, nxt)))
+        # sent: confirms a pending software version (the app starts the heartbeat only
+        # once the attract screen is painted) and drops the rollbacks the fleet now has
         slot_guard.after_heartbeat(kiosk.__version__, len(slot_reports))
-        self.last = BeatResult(True, len(commands))
-        return self.last
+        return BeatResult(True, len(commands))
 
-    def _not_sent(self, body: JSON, acks: list[AckJSON], reports: list[JSON],
-                  exc: Exception) -> BeatResult:
-        log.warning("heartbeat not sent: %s", exc)
-        if self._runner is not None and acks:
-            self._runner.restore_acks(acks)
+    def _not_sent(self, body: JSON, reports: list[JSON], exc: Exception) -> BeatResult:
+        """The fleet did not take it: reports wait for the next beat, the snapshot goes to
+        the outbox's telemetry stream (acks were given back by :meth:`_fleet_acks`)."""
+        log.warning("fleet heartbeat not sent: %s", exc)
         with self._lock:
             self._reports[:0] = reports
         telemetry = {k: v for k, v in body.items() if k not in ("acks", "reports")}

@@ -117,17 +117,20 @@ class Operations:
             self.updates.set_health("config", self._check_config_update)
         visits = self.visits
         self.runner = CommandRunner(self._handlers(), is_idle=lambda: visits.idle,
-                                    on_result=lambda cmd, ack: self.heartbeat.beat_soon())
+                                    on_result=lambda cmd, ack: self.heartbeat.beat_soon(),
+                                    state_file=self.config.path("outbox", "path").parent
+                                    / "secrets" / "commands-run.json")
         facts = TerminalFacts(devices=self.devices.all(), outbox=self.outbox,
                               outbox_path=self.config.path("outbox", "path"),
                               versions=self._versions, counters=lambda: dict(self.counters),
                               maintenance=lambda: visits.maintenance,
                               left_behind=lambda: sorted(getattr(visits, "left_behind", ())),
                               screen=self._screen)
-        self.heartbeat = Heartbeat(self.fleet or self.client, facts, runner=self.runner,
+        self.heartbeat = Heartbeat(self.fleet, facts, runner=self.runner,
                                    interval=self.config.ops["heartbeat_interval"],
-                                   on_sent=self._acks_sent, fleet=self.fleet is not None,
-                                   on_targets=self._rollout_targets)
+                                   on_sent=self._acks_sent, on_targets=self._rollout_targets,
+                                   central_url=str(self.client.base_url),
+                                   central_probe=self.client.update_metadata)
         self.technician = TechnicianConsole(
             access=TechnicianAccess(self.config.path("ops", "technician_state"),
                                     audit=self.outbox, terminal_id=self.config.terminal["id"]),

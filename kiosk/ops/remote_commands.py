@@ -1,20 +1,27 @@
-"""Remote commands from central, carried out when no resident is mid-visit, then acknowledged.
+"""Remote commands from central operations' fleet service, carried out when no resident is
+mid-visit, then acknowledged.
 
-Central queues a command (restart, maintenance on/off, reload catalog/config, sync the outbox,
-collect diagnostics); the next heartbeat reply carries it. The runner holds it until
+An operator queues a command in the fleet console (restart, maintenance on/off, reload
+catalog/config, sync the outbox, collect diagnostics, take a screenshot, check for updates);
+the next heartbeat reply carries it. The runner holds it until
 ``is_idle()`` says nobody is at the screen — a restart must never cut a resident's print in
 half — runs it on its own thread, and keeps ``{id, ok, detail}`` for the next heartbeat.
-A command id seen before is acknowledged again but not run twice (central may resend a
-command whose ack was lost with a failed heartbeat).
+A command id runs at most once: the fleet redelivers a command whose ack it did not get (a
+lost reply, a restart before the ack went out), so the ids run — with their outcome — are kept
+in a small private file (``state_file``, the last ``remember`` ids) that survives a
+``restart_app``; a repeat is not run again but acknowledged again with the first outcome.
 """
 
 from __future__ import annotations
 
 import collections
+import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypedDict, cast
 
 from kiosk.json_types import JSON
@@ -28,11 +35,11 @@ Handler = Callable[[JSON], str | None]
 
 
 class CommandFailed(Exception):
-    """A handler's way to say "did not work" with a detail for central."""
+    """A handler's way to say "did not work" with a detail for the fleet's operator."""
 
 
 class AckJSON(TypedDict):
-    """An :class:`Ack` as the heartbeat carries it to central."""
+    """An :class:`Ack` as it is posted to the fleet's acknowledgement endpoint."""
 
     id: str
     ok: bool
@@ -54,13 +61,14 @@ class CommandRunner(LoopWorker):
 
     ``handlers`` maps a command name to ``handler(args) -> detail``; raising means failure.
     ``on_result(command, ack)`` (optional) is called on the worker thread: the app hops it to Qt.
+    ``state_file`` (optional) keeps the ids already run and their acks across restarts.
     """
 
     thread_name = "remote-commands"
 
     def __init__(self, handlers: dict[str, Handler], is_idle: Callable[[], bool], *,
                  idle_poll: float = 0.5, on_result: Callable[[JSON, Ack], None] | None = None,
-                 remember: int = 500):
+                 remember: int = 500, state_file: str | os.PathLike[str] | None = None):
         super().__init__()
         self._handlers = dict(handlers)
         self._is_idle = is_idle
@@ -71,6 +79,46 @@ class CommandRunner(LoopWorker):
         self._acks: list[Ack] = []
         self._done: collections.OrderedDict[str, Ack] = collections.OrderedDict()
         self._remember = remember
+        self._state_file = Path(state_file) if state_file is not None else None
+        self._load_done()
+
+    def _load_done(self) -> None:
+        """The ids run before this process started; a damaged file is set aside, logged (a
+        repeat may then run again — better than a terminal that takes no commands)."""
+        path = self._state_file
+        if path is None or not path.exists():
+            return
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            for row in rows[-self._remember:]:
+                self._done[str(row["id"])] = Ack(str(row["id"]), bool(row["ok"]),
+                                                 str(row["detail"]))
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            log.warning("remote commands already run: %s unreadable (%s); set aside", path, exc)
+            self._done.clear()
+            try:
+                path.replace(path.with_name(path.name + ".damaged"))
+            except OSError:
+                pass
+
+    def _save_done(self) -> None:
+        """Write the ids run (caller holds the lock): 0600, atomically, before the ack goes."""
+        path = self._state_file
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, json.dumps([a.to_json() for a in self._done.values()],
+                                        ensure_ascii=False).encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except OSError as exc:  # the command ran; only its memory across a restart is lost
+            log.warning("remote commands already run: cannot write %s: %s", path, exc)
 
     # -- feeding and draining --------------------------------------------------------------
     def submit(self, commands: list[JSON]) -> None:
@@ -121,7 +169,7 @@ class CommandRunner(LoopWorker):
         if handler is None:
             ack = Ack(cid, False, f"unknown command {name!r}")
         else:
-            # Central sends ``args`` as a JSON object; each handler looks at the keys it takes.
+            # The fleet sends ``args`` as a JSON object; each handler looks at the keys it takes.
             args = cast(JSON, cmd.get("args") or {})
             try:
                 ack = Ack(cid, True, handler(args) or "done")
@@ -136,6 +184,7 @@ class CommandRunner(LoopWorker):
             self._done[cid] = ack
             while len(self._done) > self._remember:
                 self._done.popitem(last=False)
+            self._save_done()
         if self._on_result is not None:
             try:
                 self._on_result(cmd, ack)

@@ -13,11 +13,13 @@ Admin API for tests and demos (unsigned, 127.0.0.1 only, not part of the contrac
 ``GET /_admin/received[?path=substr]`` (every /v1 request, logged on arrival),
 ``GET /_admin/transactions``, ``GET /_admin/evaluations``, ``GET|POST /_admin/faults``
 (latency, error_rate, down, services_down, rate_limited, drop), ``POST /_admin/reset``,
-``POST /_admin/terminals/{id}/commands`` (next heartbeat returns it),
-``GET /_admin/terminals/{id}/heartbeats|commands``, ``POST /_admin/enrolment-codes``
-(``{"code", "terminal_id"}``), ``POST /_admin/updates`` (what ``GET /v1/updates`` offers),
-``POST /_admin/app-codes`` (``{"person"?, "lifetime"?}`` → ``{"code"}``, a phone code).
+``POST /_admin/updates`` (what ``GET /v1/updates`` offers), ``POST /_admin/app-codes``
+(``{"person"?, "lifetime"?}`` → ``{"code"}``, a phone code).
 Synthetic-data rules: see ``simulators/central/data.py``.
+
+It keeps only the government services. Heartbeats, remote commands and enrolment are central
+operations' fleet service (``kiosk-fleet serve``, ``fleet/fleet-api.json``); tests run the real
+one (``tests/fixtures/fleet.py``).
 """
 
 from __future__ import annotations

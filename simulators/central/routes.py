@@ -9,7 +9,6 @@ import datetime as dt
 import hashlib
 import io
 import re
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -305,29 +304,6 @@ def transactions_batch(app, req: Request) -> tuple[int, Any]:
             app.state.transactions.setdefault(key, {**item, "terminal": req.terminal})
             accepted.append(key)
     return 200, {"accepted": accepted, "rejected": rejected}
-
-
-def heartbeat(app, req: Request, terminal_id: str) -> tuple[int, Any]:
-    if app.verify_signatures and terminal_id != req.terminal:
-        raise ApiError(401, "terminal_mismatch", "a terminal may only report for itself")
-    body = _body(req)
-    with app.state.lock:
-        app.state.heartbeats.setdefault(terminal_id, []).append(body)
-        commands = app.state.commands.pop(terminal_id, [])
-    return 200, {"server_time": _now().isoformat(), "commands": commands, "next_heartbeat_s": 60}
-
-
-def enroll(app, req: Request) -> tuple[int, Any]:
-    """Trade a single-use enrolment code for a terminal id and a fresh signing key (unsigned)."""
-    body = _body(req)
-    code = body.get("code")
-    with app.state.lock:
-        terminal_id = app.state.enrol_codes.pop(code, None) if isinstance(code, str) else None
-    if terminal_id is None:
-        raise ApiError(403, "bad_code", "enrolment code unknown or already used")
-    key = secrets.token_bytes(32)
-    app.verifier.keys[terminal_id] = key
-    return 200, {"terminal_id": terminal_id, "key": key.hex()}
 
 
 def updates(app, req: Request) -> tuple[int, Any]:

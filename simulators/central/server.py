@@ -13,7 +13,6 @@ import ssl
 import sys
 import threading
 import time
-import uuid
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -42,12 +41,8 @@ API_ROUTES: list[tuple[str, re.Pattern, Any, bool, str]] = [  # method, path, ha
     ("POST", re.compile(r"/v1/appointments"), routes.book_appointment, True, "bookAppointment"),
     ("POST", re.compile(r"/v1/evaluations"), routes.evaluate, True, "evaluate"),
     ("POST", re.compile(r"/v1/transactions:batch"), routes.transactions_batch, False, "uploadTransactions"),
-    ("POST", re.compile(r"/v1/terminals/(?P<tid>[A-Za-z0-9_-]{1,64})/heartbeat"), routes.heartbeat, False,
-     "heartbeat"),
     ("GET", re.compile(r"/v1/updates"), routes.updates, False, "updateMetadata"),
-    ("POST", re.compile(r"/v1/terminals:enroll"), routes.enroll, False, "enrollTerminal"),
 ]
-UNSIGNED = {"/v1/terminals:enroll"}  # the terminal has no key yet: the code is the credential
 
 
 class App:
@@ -149,7 +144,7 @@ class Handler(BaseHTTPRequestHandler):
             del app.state.received[:-2000]
         try:
             handler, replay, m, operation_id = _route(method, path)
-            if app.verify_signatures and path not in UNSIGNED:
+            if app.verify_signatures:
                 try:
                     terminal = app.verifier.check(method, self.path, self.headers, raw)
                 except SignatureError as exc:
@@ -233,7 +228,7 @@ def _app_code(body: Any) -> dict:
 
 
 def admin(app: App, method: str, path: str, query: dict, body: Any) -> tuple[int, Any]:
-    """Test and demo control: what was received, faults, remote commands, reset."""
+    """Test and demo control: what was received, faults, update offers, phone codes, reset."""
     state = app.state
     with state.lock:
         if (method, path) == ("GET", "/_admin/received"):
@@ -253,28 +248,11 @@ def admin(app: App, method: str, path: str, query: dict, body: Any) -> tuple[int
             state.reset()
             app.verifier.reset()
             return 200, {"reset": True}
-        if (method, path) == ("POST", "/_admin/enrolment-codes"):
-            if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("code", "terminal_id")):
-                raise ApiError(400, "bad_request", "body needs code and terminal_id")
-            state.enrol_codes[body["code"]] = body["terminal_id"]
-            return 200, body
         if (method, path) == ("POST", "/_admin/app-codes"):
             return 200, _app_code(body)
         if (method, path) == ("POST", "/_admin/updates") and isinstance(body, dict):
             state.updates.update(body)
             return 200, state.updates
-        m = re.fullmatch(r"/_admin/terminals/([A-Za-z0-9_-]+)/(commands|heartbeats)", path)
-        if m and m.group(2) == "commands" and method == "POST":
-            if not isinstance(body, dict) or not isinstance(body.get("command"), str):
-                raise ApiError(400, "bad_request", "body needs a command")
-            cmd = {"id": body.get("id") or uuid.uuid4().hex[:12], "command": body["command"],
-                   "args": body.get("args") or {}}
-            state.commands.setdefault(m.group(1), []).append(cmd)
-            return 200, cmd
-        if m and method == "GET":
-            key = m.group(2)
-            source = state.commands if key == "commands" else state.heartbeats
-            return 200, {key: source.get(m.group(1), [])}
     raise ApiError(404, "no_such_admin_operation", f"{method} {path}")
 
 

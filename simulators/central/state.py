@@ -25,10 +25,7 @@ class State:
     idempotent_replies: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
     documents: dict[str, dict] = field(default_factory=dict)
     bookings: dict[str, int] = field(default_factory=dict)       # slot id -> booked count
-    commands: dict[str, list[dict]] = field(default_factory=dict)  # terminal -> pending commands
-    heartbeats: dict[str, list[dict]] = field(default_factory=dict)
     evaluations: list[dict] = field(default_factory=list)
-    enrol_codes: dict[str, str] = field(default_factory=dict)  # single-use code -> terminal id
     used_codes: set[str] = field(default_factory=set)  # nonces of phone codes honoured
     counter: int = 0
     calls: int = 0
@@ -47,7 +44,6 @@ class State:
         with self.lock:
             fresh = State()
             for name in ("faults", "received", "transactions", "idempotent_replies", "documents",
-                         "bookings", "commands", "heartbeats", "evaluations", "counter", "calls",
-                         "enrol_codes", "used_codes",
+                         "bookings", "evaluations", "counter", "calls", "used_codes",
                          "updates"):
                 setattr(self, name, getattr(fresh, name))

@@ -38,9 +38,9 @@ def app(rig, tmp_path, qtbot):
 
 
 @pytest.fixture
-def fleet_app(rig, tmp_path, qtbot, fleet_service):
+def fleet_app(rig, tmp_path, qtbot, fleet_module):
     """The running app enrolled with a real fleet service (its heartbeats go there)."""
-    config = fleet_service.enrol(rig.config(ops={"heartbeat_interval": 0.3}),
+    config = fleet_module.enrol(rig.config(ops={"heartbeat_interval": 0.3}),
                                  tmp_path / "fleet.key")
     app = KioskApp(config, tick_ms=100)
     app.start(show=True)
@@ -56,13 +56,13 @@ def admin(rig, path, **body):
 
 
 def test_maintenance_waits_for_the_resident_then_closes_and_acknowledges(fleet_app,
-                                                                         fleet_service, qtbot):
+                                                                         fleet_module, qtbot):
     app, terminal = fleet_app, fleet_app.config.fleet["terminal_id"]
     app.flow.start()  # a resident is mid-visit
-    cid = fleet_service.queue(terminal, "maintenance_on")
+    cid = fleet_module.queue(terminal, "maintenance_on")
 
     def status() -> str:
-        return str(fleet_service.command(terminal, cid)["status"])
+        return str(fleet_module.command(terminal, cid)["status"])
 
     qtbot.waitUntil(lambda: status() == "delivered", timeout=10000)  # the terminal has it
     for _ in range(2):  # two more heartbeats: the runner had its chance, and held it
@@ -76,7 +76,7 @@ def test_maintenance_waits_for_the_resident_then_closes_and_acknowledges(fleet_a
     qtbot.waitUntil(lambda: status() == "done", timeout=10000)  # acknowledged in the fleet
     app.flow.start()
     assert app.flow.step is Step.OUT_OF_SERVICE  # closed means closed
-    fleet_service.queue(terminal, "maintenance_off")
+    fleet_module.queue(terminal, "maintenance_off")
     qtbot.waitUntil(lambda: app.flow.step is Step.ATTRACT, timeout=10000)
 
 
@@ -132,7 +132,7 @@ def test_taps_elsewhere_do_not_open_technician_mode(app, qtbot):
 
 
 def test_a_fleet_rollout_brings_a_published_catalog_to_the_running_terminal(
-        rig, tmp_path, qtbot, tuf_repo, fleet_service):
+        rig, tmp_path, qtbot, tuf_repo, fleet_module):
     from fleet.repository_cli import main as kiosk_ops
     from kiosk.paths import SERVICES_DIR
 
@@ -150,7 +150,7 @@ def test_a_fleet_rollout_brings_a_published_catalog_to_the_running_terminal(
     root = tmp_path / "root.json"
     root.write_bytes(tuf_repo.root)
 
-    config = fleet_service.enrol(
+    config = fleet_module.enrol(
         rig.config(ops={"heartbeat_interval": 0.3, "updates_url": tuf_repo.url,
                         "trusted_root": str(root), "updates_dir": str(tmp_path / "updates"),
                         "technician_state": str(tmp_path / "technician.json")}),
@@ -159,7 +159,7 @@ def test_a_fleet_rollout_brings_a_published_catalog_to_the_running_terminal(
     app.start(show=True)
     try:
         assert "hall_new_from_central" not in {s.id for s in app.flow.catalog.services}
-        fleet_service.roll_out("catalog", "2026.12.1")  # to all: the heartbeat names the target
+        fleet_module.roll_out("catalog", "2026.12.1")  # to all: the heartbeat names the target
         qtbot.waitUntil(lambda: "hall_new_from_central" in {s.id for s in app.flow.catalog.services},
                         timeout=20000)
     finally:

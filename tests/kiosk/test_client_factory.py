@@ -1,11 +1,13 @@
-"""One way to build central clients (``kiosk.parts``), used by the app, ``kiosk enroll``,
-``kiosk queue sync`` and ``kiosk doctor`` alike: TLS against the configured CA bundle with the
-configured client certificate, paths resolved against the project root whatever the working
-directory, and plain http:// refused in production.
+"""One way to build central and fleet clients (``kiosk.parts``), used by the app, ``kiosk
+enroll``, ``kiosk queue sync`` and ``kiosk doctor`` alike: TLS against the configured CA bundle
+with the configured client certificate, paths resolved against the project root whatever the
+working directory, and plain http:// refused in production.
 
-The platform here is the real simulator serving HTTPS with mutual TLS (as deployed), with a
-throw-away CA made by the test; every command runs as a real ``kiosk`` process started from a
-directory that is not the project root.
+The platform here is the real simulator serving HTTPS with mutual TLS (as deployed), the fleet
+service the real fleet app under uvicorn with mutual TLS (``kiosk-fleet serve`` has no TLS of
+its own: a deployment puts it behind a TLS proxy), both with a throw-away CA made by the test;
+every command runs as a real ``kiosk`` process started from a directory that is not the
+project root.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kiosk.central.client import CentralClient
+from kiosk.central.fleet_client import FleetClient
 from kiosk.central.signing import load_key
 from kiosk.ops.heartbeat import Heartbeat, TerminalFacts
 from kiosk.paths import ROOT
@@ -94,6 +97,52 @@ def tls_central(pki):
         sim.stop()
 
 
+@pytest.fixture(scope="module")
+def tls_fleet(pki, tmp_path_factory):
+    """The real fleet app on 127.0.0.1 over mutual TLS (uvicorn's), on an SQLite file;
+    ``.url`` and ``.code()`` (a one-time enrolment code as the console makes it)."""
+    import socket
+    import ssl
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    import uvicorn
+
+    from fleet import store
+    from fleet.app import create_app
+    from fleet.db import make_engine, migrate
+    from fleet.settings import Settings
+
+    db = f"sqlite:///{tmp_path_factory.mktemp('tls-fleet') / 'fleet.sqlite3'}"
+    engine = make_engine(db)
+    migrate(engine)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(Settings(database_url=db, sweep_every_s=0)), host="127.0.0.1", port=port,
+        log_level="warning", ssl_certfile=str(pki["server"]), ssl_keyfile=str(pki["server_key"]),
+        ssl_ca_certs=str(pki["ca"]), ssl_cert_reqs=ssl.CERT_REQUIRED))
+    thread = threading.Thread(target=server.run, name="tls-fleet", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the fleet did not start"
+        time.sleep(0.02)
+
+    def code() -> str:
+        with engine.begin() as conn:
+            return store.create_enrol_code(conn, actor="test", now=store.now(), ttl_s=600)
+
+    try:
+        yield SimpleNamespace(url=f"https://127.0.0.1:{port}", code=code)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        engine.dispose()
+
+
 def _admin(sim, pki, path: str, body=None):
     """The simulator's admin API, over its mutual TLS like everything else."""
     tls = {"verify": str(pki["ca"]), "cert": str(pki["terminal"]), "timeout": 5}
@@ -109,14 +158,19 @@ def _from_root(path: Path) -> str:
 
 
 def _config(tmp_path: Path, url: str, *, ca: Path | None, cert: Path | None,
-            mode: str = "test", key_file: Path = DEMO_KEY_FILE, name: str = "kiosk.toml") -> Path:
+            mode: str = "test", key_file: Path = DEMO_KEY_FILE, name: str = "kiosk.toml",
+            fleet: str = "") -> Path:
+    """An override naming central (and, with ``fleet``, the fleet service: same CA and
+    client certificate)."""
     cfg = tmp_path / name
+    tls = (f'ca_bundle = "{_from_root(ca) if ca else ""}"\n'
+           f'client_cert = "{_from_root(cert) if cert else ""}"\n')
     cfg.write_text(
         f'[terminal]\nmode = "{mode}"\nid = "{DEMO_TERMINAL}"\n'
-        f'[central]\nurl = "{url}"\nkey_file = "{key_file}"\n'
-        f'ca_bundle = "{_from_root(ca) if ca else ""}"\n'
-        f'client_cert = "{_from_root(cert) if cert else ""}"\n'
-        f'[outbox]\npath = "{tmp_path / "outbox.sqlite"}"\nkey_file = "{tmp_path / "outbox.key"}"\n'
+        f'[central]\nurl = "{url}"\nkey_file = "{key_file}"\n' + tls
+        + (f'[fleet]\nurl = "{fleet}"\nkey_file = "{tmp_path / "fleet.key"}"\n' + tls
+           if fleet else "")
+        + f'[outbox]\npath = "{tmp_path / "outbox.sqlite"}"\nkey_file = "{tmp_path / "outbox.key"}"\n'
         f'[logging]\ndir = "{tmp_path / "logs"}"\n', encoding="utf-8")
     return cfg
 
@@ -141,33 +195,33 @@ def _sync(tmp_path: Path, cfg: Path) -> subprocess.CompletedProcess:
                  "--db", str(tmp_path / "outbox.sqlite"), "--key-file", str(tmp_path / "outbox.key"))
 
 
-def test_enroll_verifies_central_against_the_configured_ca(tmp_path, tls_central, pki):
-    _admin(tls_central, pki, "/_admin/enrolment-codes",
-           {"code": "HALL-9-TLS", "terminal_id": "GZ-TH-0900"})
-    cfg = _config(tmp_path, tls_central.address, ca=pki["ca"], cert=pki["terminal"])
-    key = tmp_path / "secrets" / "terminal.key"
-    done = kiosk(tmp_path / "elsewhere", "enroll", "HALL-9-TLS", "--config", str(cfg),
+def test_enroll_verifies_the_fleet_against_the_configured_ca(tmp_path, tls_fleet, pki):
+    cfg = _config(tmp_path, "https://central.invalid", ca=pki["ca"], cert=pki["terminal"],
+                  fleet=tls_fleet.url)
+    key = tmp_path / "secrets" / "fleet.key"
+    done = kiosk(tmp_path / "elsewhere", "enroll", tls_fleet.code(), "--config", str(cfg),
                  "--key-file", str(key))
     assert done.returncode == 0, done.stderr
-    assert "enrolled as GZ-TH-0900" in done.stdout
-    # The key central sent over that verified connection signs this terminal's calls now.
-    with CentralClient(tls_central.address, "GZ-TH-0900", load_key(key), ca_bundle=str(pki["ca"]),
-                       client_cert=str(pki["terminal"]), retries=0) as client:
-        assert client.heartbeat({"hello": True})["commands"] == []
+    assert "enrolled with the fleet as" in done.stdout
+    terminal = done.stdout.split("enrolled with the fleet as ", 1)[1].split(";")[0]
+    # The key the fleet sent over that verified connection signs this terminal's beats now.
+    transport = CentralClient(tls_fleet.url, terminal, load_key(key), ca_bundle=str(pki["ca"]),
+                              client_cert=str(pki["terminal"]), retries=0)
+    with FleetClient(transport) as client:
+        assert Heartbeat(client, TerminalFacts()).beat().sent
 
 
-def test_enroll_refuses_a_central_the_configured_ca_did_not_sign(tmp_path, tls_central, pki):
-    _admin(tls_central, pki, "/_admin/enrolment-codes",
-           {"code": "HALL-9-MITM", "terminal_id": "GZ-TH-0901"})
-    cfg = _config(tmp_path, tls_central.address, ca=pki["other-ca"], cert=pki["terminal"])
-    key = tmp_path / "terminal.key"
-    done = kiosk(tmp_path / "elsewhere", "enroll", "HALL-9-MITM", "--config", str(cfg),
+def test_enroll_refuses_a_fleet_the_configured_ca_did_not_sign(tmp_path, tls_fleet, pki):
+    cfg = _config(tmp_path, "https://central.invalid", ca=pki["other-ca"], cert=pki["terminal"],
+                  fleet=tls_fleet.url)
+    key = tmp_path / "fleet.key"
+    done = kiosk(tmp_path / "elsewhere", "enroll", tls_fleet.code(), "--config", str(cfg),
                  "--key-file", str(key))
     assert done.returncode == 5, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr
     assert "not signed by a CA this terminal trusts" in lines[0]
-    assert "other-ca.pem" in lines[0]  # names the setting's file to fix
+    assert "fleet.ca_bundle" in lines[0] and "other-ca.pem" in lines[0]  # the setting to fix
     assert not key.exists()
 
 
@@ -217,8 +271,8 @@ def test_production_refuses_plain_http_for_sync_and_enrolment(tmp_path, producti
     done = _sync(tmp_path, production_http)
     assert done.returncode == 2, done.stderr
     assert "plain http:// is refused in production mode" in done.stderr
-    enrol = kiosk(tmp_path / "elsewhere", "enroll", "ANY-CODE", "--config", str(production_http),
-                  "--key-file", str(tmp_path / "new.key"))
+    enrol = kiosk(tmp_path / "elsewhere", "enroll", "ANY-CODE", "--url", central_sim.url,
+                  "--config", str(production_http), "--key-file", str(tmp_path / "new.key"))
     assert enrol.returncode == 2 and "plain http:// is refused in production mode" in enrol.stderr
     # Nothing went out: the refusal comes before the first request.
     assert central_sim.admin("/_admin/received")["requests"] == []
@@ -267,13 +321,16 @@ def test_demo_and_test_mode_allow_plain_http_only_to_this_machine(tmp_path):
         central_client(remote)
 
 
-def test_the_heartbeat_flags_a_terminal_on_plain_http(central_sim, tls_central, pki):
-    with CentralClient(central_sim.url, DEMO_TERMINAL, load_key(DEMO_KEY_FILE)) as plain:
-        assert Heartbeat(plain, TerminalFacts()).payload()["warnings"] == ["central_plain_http"]
-    with CentralClient(tls_central.address, DEMO_TERMINAL, load_key(DEMO_KEY_FILE),
-                       ca_bundle=str(pki["ca"]), client_cert=str(pki["terminal"])) as tls:
-        assert Heartbeat(tls, TerminalFacts()).payload()["warnings"] == []
-
+def test_the_heartbeat_flags_a_terminal_on_plain_http(central_sim, tls_central, tls_fleet, pki):
+    tls = {"ca_bundle": str(pki["ca"]), "client_cert": str(pki["terminal"])}
+    with FleetClient(CentralClient(tls_fleet.url, "T-1", b"k" * 32, **tls)) as fleet, \
+            FleetClient(CentralClient("http://127.0.0.1:9", "T-1", b"k" * 32)) as plain_fleet:
+        assert Heartbeat(fleet, TerminalFacts(), central_url=central_sim.url).payload()[
+            "warnings"] == ["central_plain_http"]
+        assert Heartbeat(fleet, TerminalFacts(), central_url=tls_central.address).payload()[
+            "warnings"] == []
+        assert Heartbeat(plain_fleet, TerminalFacts(), central_url=tls_central.address).payload()[
+            "warnings"] == ["fleet_plain_http"]
 
 
 def test_queue_sync_without_a_client_certificate_says_which_setting(tmp_path, tls_central, pki):

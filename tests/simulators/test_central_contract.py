@@ -50,7 +50,6 @@ SEMANTIC = {
     "submitApplication": {"identity_required", "not_eligible", "no_such_application"},
     "fetchDocument": {"no_such_document"},
     "bookAppointment": {"no_such_slot", "slot_full"},
-    "enrollTerminal": {"bad_code"},
     "identifyByCode": {"code_unknown", "code_used", "code_expired"},
 }
 FORMATS = jsonschema.FormatChecker(())
@@ -170,8 +169,6 @@ def _path_values(sim, operation_id: str) -> st.SearchStrategy[dict[str, str]]:
         known = reply.json()["document_id"]
         pattern = OPERATIONS[operation_id][2]["parameters"][0]["schema"]["pattern"]
         return st.fixed_dictionaries({"id": st.just(known) | st.from_regex(pattern, fullmatch=True)})
-    if operation_id == "heartbeat":
-        return st.just({"id": DEMO_TERMINAL})
     return st.just({})
 
 
@@ -232,7 +229,7 @@ def test_the_document_is_valid_openapi_31_with_one_error_body_everywhere():
         jsonschema.Draft202012Validator.check_schema(schema)
         for example in schema.get("examples", []):
             _validator(schema).validate(example), name
-    assert len({op["operationId"] for _, _, op in OPERATIONS.values()}) == len(OPERATIONS) == 14
+    assert len({op["operationId"] for _, _, op in OPERATIONS.values()}) == len(OPERATIONS) == 12  # heartbeat and enrolment are the fleet's
     from simulators.central.server import API_ROUTES
 
     # the simulator serves exactly the documented operations, no more, no fewer
@@ -274,7 +271,6 @@ def test_every_time_field_in_the_document_is_a_date_time_with_offset():
 @pytest.mark.parametrize("operation_id", sorted(OPERATIONS))
 def test_valid_requests_generated_from_the_document_get_a_documented_2xx(central_sim, operation_id):
     central_sim.reset()
-    central_sim.admin("/_admin/enrolment-codes", {"code": "ENROL-2026-0001", "terminal_id": "GZ-YX-0042"})
     method, template, op = OPERATIONS[operation_id]
     path, query, body = _example(op)
     if operation_id == "fetchDocument":  # the example names a document; issue a real one
@@ -445,7 +441,6 @@ def test_every_time_the_simulator_sends_carries_its_offset(central_sim):
     """Before: "2026-12-01T08:01:24" everywhere (replies, timeline rows, datetime columns): the
     terminal had to guess the zone. Now every time-looking string names its offset."""
     central_sim.reset()
-    central_sim.admin("/_admin/enrolment-codes", {"code": "ENROL-2026-0001", "terminal_id": "GZ-YX-0042"})
     seen = 0
     me = {"id_number": PENSIONER.id_number}
     calls = [(op, *_example(spec)) for op, (_, _, spec) in OPERATIONS.items() if op != "fetchDocument"]
@@ -471,7 +466,6 @@ def test_every_time_the_simulator_sends_carries_its_offset(central_sim):
     ("down", "updateMetadata", 503),
     ("no_document", "fetchDocument", 404),
     ("no_slot", "bookAppointment", 404),
-    ("other_terminal", "heartbeat", 401),
 ])
 def test_refusals_the_schemas_cannot_see_are_documented_with_the_error_body(central_sim, case, op, status):
     from tests.fixtures.central import YOUNG
@@ -489,7 +483,6 @@ def test_refusals_the_schemas_cannot_see_are_documented_with_the_error_body(cent
         "down": lambda: _call(central_sim, "GET", "/v1/updates"),
         "no_document": lambda: _call(central_sim, "GET", "/v1/documents/DNOPE"),
         "no_slot": lambda: _call(central_sim, "POST", "/v1/appointments", {"slot_id": "x", "business": "shebao"}),
-        "other_terminal": lambda: _call(central_sim, "POST", "/v1/terminals/GZ-OTHER-0002/heartbeat", {}),
     }[case]()
     central_sim.reset()
     assert resp.status_code == status, resp.text

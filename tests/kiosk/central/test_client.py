@@ -1,5 +1,6 @@
 """CentralClient against the real simulator process: typed errors, retries only where a
-repeat is harmless, connection reuse, transactions, heartbeats with remote commands, faces."""
+repeat is harmless, connection reuse, transactions, faces. (Heartbeats, commands and
+enrolment are the fleet's: tests/kiosk/central/test_fleet_client.py.)"""
 
 from __future__ import annotations
 
@@ -34,11 +35,11 @@ def test_platform_down_is_unavailable_and_retried(central_sim, central_client):
     assert len(received(central_sim, "rs_cbzm:query")) == 3  # 1 + 2 retries: a query is harmless to repeat
 
 
-def test_heartbeat_is_not_retried(central_sim, central_client):
+def test_a_single_use_write_is_not_retried(central_sim, central_client):
     central_sim.faults(down=True)
     with pytest.raises(CentralUnavailable):
-        central_client.heartbeat({"uptime_s": 1})
-    assert len(received(central_sim, "/heartbeat")) == 1
+        central_client.identify_by_code("NOT-A-REAL-CODE")
+    assert len(received(central_sim, "/identity/code")) == 1
 
 
 def test_transient_500s_are_ridden_out_for_idempotent_calls(central_sim, central_client):
@@ -154,16 +155,6 @@ def test_transactions_dedup_by_key(central_sim, central_client):
     assert stored[1]["payload"]["n"] == 1 and stored[0]["terminal"] == DEMO_TERMINAL
 
 
-def test_heartbeat_returns_queued_command_once(central_sim, central_client):
-    central_sim.admin(f"/_admin/terminals/{DEMO_TERMINAL}/commands",
-                      {"command": "collect_diagnostics", "args": {"since": "1h"}})
-    first = central_client.heartbeat({"queue_depth": 3, "devices": {"printer": "ready"}})
-    assert [(c["command"], c["args"]) for c in first["commands"]] == [("collect_diagnostics", {"since": "1h"})]
-    assert central_client.heartbeat({"queue_depth": 0})["commands"] == []
-    beats = central_sim.admin(f"/_admin/terminals/{DEMO_TERMINAL}/heartbeats")["heartbeats"]
-    assert [b["queue_depth"] for b in beats] == [3, 0]
-
-
 def _jpeg(top_left: tuple[int, int, int]) -> bytes:
     image = Image.new("RGB", (64, 48), (120, 110, 100))
     image.paste(top_left, (0, 0, 16, 16))
@@ -203,7 +194,7 @@ def test_connection_is_reused(central_client):
 
 
 def test_wrong_shaped_reply_is_bad_response(central_sim, central_client):
-    # the update metadata endpoint answers, but not with what a heartbeat reply must hold
+    # the update metadata endpoint answers, but not with what the caller needs
     with pytest.raises(BadResponse):
         central_client._json("GET", "/v1/updates", {"commands": list}, idempotent=True)
 
@@ -214,13 +205,9 @@ def test_every_error_has_a_message_key():
     assert len(keys) == 8 and all(k.startswith("central.") for k in keys)
 
 
-def test_enrolment_code_gives_a_working_identity_once(central_sim, central_client):
-    central_sim.admin("/_admin/enrolment-codes", {"code": "ONE-TIME", "terminal_id": "GZ-NEW-0042"})
-    reply = central_client.enroll("ONE-TIME")
-    assert reply["terminal_id"] == "GZ-NEW-0042" and len(bytes.fromhex(reply["key"])) == 32
-    with CentralClient(central_sim.url, reply["terminal_id"], bytes.fromhex(reply["key"]),
-                       retries=0) as enrolled:
-        assert enrolled.heartbeat({"uptime_s": 1})["commands"] == []
-    with pytest.raises(CentralError) as info:
-        central_client.enroll("ONE-TIME")
-    assert info.value.code == "bad_code"
+def test_the_platform_has_no_heartbeat_nor_enrolment(central_client):
+    """They are the fleet service's: the government platform answers 404 for both."""
+    assert not hasattr(central_client, "heartbeat") and not hasattr(central_client, "enroll")
+    for path in (f"/v1/terminals/{DEMO_TERMINAL}/heartbeat", "/v1/terminals:enroll"):
+        with pytest.raises(NotFound):
+            central_client._request("POST", path, body={}, idempotent=False)

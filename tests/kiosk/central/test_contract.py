@@ -95,10 +95,18 @@ def test_a_time_without_its_offset_is_refused_not_guessed(central):
     assert "08:01:24" not in err.detail  # names the rule, not the value
 
 
-def test_a_heartbeat_reply_with_a_local_server_time_is_refused(central):
-    err = _bad(central, (200, {"server_time": "2026-12-01 08:01:24", "commands": []}),
-               lambda c: c.heartbeat({"uptime_s": 1.0}))
-    assert "server_time" in err.detail
+def test_a_fleet_heartbeat_reply_with_a_local_server_time_is_refused(central):
+    """The fleet's document goes through the same loader: its replies are checked alike."""
+    from kiosk.central.fleet_client import FleetBadResponse, FleetClient
+
+    fake, client = central
+    fake.reply = (200, {"server_time": "2026-12-01 08:01:24", "commands": [], "targets": {},
+                        "next_heartbeat_s": 60})
+    with pytest.raises(FleetBadResponse) as info:
+        FleetClient(client).heartbeat({"terminal_id": "GZ-DEMO-0001"})
+    assert fake.paths == ["/v1/terminals/GZ-DEMO-0001/heartbeat"]
+    assert info.value.code == "contract_violation" and "server_time" in info.value.detail
+    assert "08:01:24" not in info.value.detail and info.value.detail.startswith("fleet ")
 
 
 @pytest.mark.parametrize("change,where", [
@@ -146,7 +154,7 @@ def test_every_example_reply_in_the_document_keeps_the_document():
                     seen += 1
     for example in document()["components"]["schemas"]["Error"]["examples"]:
         validate_response("queryService", 400, example)
-    assert seen == 13  # one documented reply per JSON operation
+    assert seen == 11  # one documented reply per JSON operation
 
 
 def test_operations_are_found_by_operation_id_or_by_method_and_path():
@@ -162,7 +170,7 @@ def test_the_client_loads_neither_the_document_nor_jsonschema_at_import():
     """Cold start: the attract screen comes first; the contract loads on the first reply."""
     code = ("import sys, kiosk.central.client, kiosk.central.contract as c; "
             "assert 'jsonschema' not in sys.modules, 'jsonschema imported'; "
-            "assert c.document.cache_info().currsize == 0, 'document read'")
+            "assert c.CENTRAL._document is None, 'document read'")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
 
 
@@ -170,20 +178,19 @@ OFFSET_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)"
 
 
 def test_the_times_the_terminal_sends_carry_their_offset(central_sim, central_client, tmp_path):
-    """Heartbeat ``sent_at``, outbox ``created_at`` and a queued request's ``queued_at`` reach
-    the real simulator, which refuses an offset-less date-time. Before: ``queued_at`` was a
-    bare float of seconds, the one time on the wire without a zone written on it."""
+    """Outbox ``created_at`` and a queued request's ``queued_at`` reach the real simulator,
+    which refuses an offset-less date-time (the heartbeat's ``sent_at`` goes to the fleet,
+    whose document requires the offset too). Before: ``queued_at`` was a bare float of
+    seconds, the one time on the wire without a zone written on it."""
     import re
 
     from kiosk.catalog.services import Catalog
-    from kiosk.ops.heartbeat import Heartbeat, TerminalFacts
+    from kiosk.ops.heartbeat import TerminalFacts
     from offline_queue import Outbox
     from offline_queue.sync import SyncWorker
     from tests.fixtures.central import DEMO_TERMINAL, valid_inputs
 
-    assert Heartbeat(central_client, TerminalFacts()).beat().sent
-    beat = central_sim.admin(f"/_admin/terminals/{DEMO_TERMINAL}/heartbeats")["heartbeats"][-1]
-    assert re.fullmatch(OFFSET_TIME, beat["sent_at"])
+    assert re.fullmatch(OFFSET_TIME, TerminalFacts().snapshot()["sent_at"])
 
     from kiosk.visit.effects import VisitEffects
 

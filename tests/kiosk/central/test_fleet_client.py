@@ -56,8 +56,9 @@ class Fleet:
     """A real fleet service on 127.0.0.1 over an SQLite file; ``start``/``stop`` at will
     (the same port and file: an outage and the service coming back)."""
 
-    def __init__(self, db: Path) -> None:
-        self.settings = Settings(database_url=f"sqlite:///{db}", sweep_every_s=0)
+    def __init__(self, db: Path, **settings: float) -> None:
+        self.settings = Settings(database_url=f"sqlite:///{db}", sweep_every_s=0,
+                                 **settings)  # type: ignore[arg-type]
         self.engine = make_engine(self.settings.database_url)
         migrate(self.engine)
         self.port = _free_port()
@@ -119,7 +120,7 @@ def _config(tmp_path: Path, url: str, terminal_id: str = "", key_file: str = "")
 
 
 def _enrolled(fleet: Fleet, tmp_path: Path) -> tuple[FleetClient, str]:
-    """Enrol as ``kiosk enroll --fleet`` does, then build the client the app builds."""
+    """Enrol as ``kiosk enroll`` does, then build the client the app builds."""
     with fleet_client(_config(tmp_path, fleet.url), enrolling=True) as enrolling:
         got = enrolling.enroll(fleet.code(district="越秀区", hall="示例大厅"))
     write_key(tmp_path / "fleet.key", bytes.fromhex(got["key"]))
@@ -149,7 +150,7 @@ def test_no_fleet_url_means_no_fleet_client(tmp_path: Path) -> None:
 def test_fleet_url_without_enrolment_is_a_config_error_naming_the_fix(tmp_path: Path) -> None:
     from kiosk.config import ConfigError
 
-    with pytest.raises(ConfigError, match="kiosk enroll --fleet"):
+    with pytest.raises(ConfigError, match="kiosk enroll CODE"):
         fleet_client(_config(tmp_path, "http://127.0.0.1:9"))
 
 
@@ -172,7 +173,7 @@ def test_heartbeat_reaches_the_fleet_with_devices_versions_and_screen(fleet: Fle
     facts = TerminalFacts(devices={"receipt_printer": FakePrinter("paper_out")},  # type: ignore[dict-item]
                           versions=lambda: {"catalog": "12", "config": "x" * 200},
                           left_behind=lambda: ["id_card"], screen=lambda: "attract")
-    beat = Heartbeat(client, facts, fleet=True, interval=60).beat()
+    beat = Heartbeat(client, facts, interval=60).beat()
     assert beat.sent, beat.error
     row = fleet.detail(tid)
     assert row["catalog_version"] == "12" and row["software_version"]
@@ -188,7 +189,7 @@ def test_command_from_the_fleet_runs_and_is_acknowledged_with_its_result(fleet: 
     ran: list[str] = []
     runner = CommandRunner({"maintenance_on": lambda args: ran.append("on") or "maintenance on"},
                            is_idle=lambda: True)
-    hb = Heartbeat(client, TerminalFacts(), runner=runner, fleet=True)
+    hb = Heartbeat(client, TerminalFacts(), runner=runner)
     assert hb.beat().commands == 1
     runner.run_pending()
     assert ran == ["on"]
@@ -198,12 +199,53 @@ def test_command_from_the_fleet_runs_and_is_acknowledged_with_its_result(fleet: 
     assert "maintenance on" in json.dumps(done[cid]["result"], ensure_ascii=False)
 
 
+def test_a_command_the_fleet_delivers_again_runs_once_and_is_acked_again_alike(
+        tmp_path: Path) -> None:
+    """The terminal ran ``maintenance_on`` but restarted before its ack went out; after the
+    command's lease the fleet delivers it again. Before: the ids run lived in memory only, so
+    the restarted terminal ran it a second time (a second restart, a second maintenance)."""
+    from tests.fixtures.fleet import poll
+
+    fleet = Fleet(tmp_path / "fleet.sqlite3", heartbeat_interval_s=1, command_lease_min_s=0.0)
+    fleet.start()
+    try:
+        client, tid = _enrolled(fleet, tmp_path)
+        cid = fleet.queue(tid, "maintenance_on")
+        ran: list[int] = []
+        state = tmp_path / "var" / "secrets" / "commands-run.json"
+
+        def booted() -> tuple[CommandRunner, Heartbeat]:  # what each start of the app builds
+            runner = CommandRunner(
+                {"maintenance_on": lambda args: ran.append(1) or f"maintenance on #{len(ran)}"},
+                is_idle=lambda: True, state_file=state)
+            return runner, Heartbeat(client, TerminalFacts(), runner=runner)
+
+        runner, hb = booted()
+        assert hb.beat().commands == 1
+        runner.run_pending()
+        first = runner.take_acks()  # ... and the process restarts before the ack is posted
+        runner, hb = booted()
+        poll(lambda: hb.beat().commands == 1, "the fleet to deliver the command again")
+        runner.run_pending()
+        assert ran == [1]  # not run again
+        again = runner.take_acks()
+        assert again == first == [{"id": cid, "ok": True, "detail": "maintenance on #1"}]
+        runner.restore_acks(again)
+        assert hb.beat().sent
+        done = {c["id"]: c for c in fleet.detail(tid)["commands"]}
+        assert done[cid]["status"] == "done"
+        assert "maintenance on #1" in json.dumps(done[cid]["result"], ensure_ascii=False)
+        assert state.stat().st_mode & 0o777 == 0o600
+    finally:
+        fleet.stop()
+
+
 def test_an_ack_the_fleet_does_not_know_is_dropped_not_resent_forever(fleet: Fleet,
                                                                       tmp_path: Path) -> None:
     client, tid = _enrolled(fleet, tmp_path)
     runner = CommandRunner({}, is_idle=lambda: True)
     runner.restore_acks([{"id": "0" * 32, "ok": True, "detail": "x"}])
-    hb = Heartbeat(client, TerminalFacts(), runner=runner, fleet=True)
+    hb = Heartbeat(client, TerminalFacts(), runner=runner)
     assert hb.beat().sent
     assert runner.take_acks() == []
 
@@ -214,7 +256,7 @@ def test_revoked_terminal_gets_unauthorized(fleet: Fleet, tmp_path: Path) -> Non
         store.revoke_terminal(conn, tid, actor="test", now=store.now())
     with pytest.raises(FleetUnauthorized):
         client.heartbeat({})
-    beat = Heartbeat(client, TerminalFacts(), fleet=True).beat()
+    beat = Heartbeat(client, TerminalFacts()).beat()
     assert not beat.sent and "FleetUnauthorized" in (beat.error or "")
 
 
@@ -309,6 +351,6 @@ def test_an_answer_that_is_not_the_fleets_is_a_bad_response(tmp_path: Path, mode
         assert client is not None
         with pytest.raises(FleetBadResponse):
             client.heartbeat({})
-        assert not Heartbeat(client, TerminalFacts(), fleet=True).beat().sent
+        assert not Heartbeat(client, TerminalFacts()).beat().sent
     finally:
         server.shutdown()

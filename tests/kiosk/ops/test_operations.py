@@ -77,24 +77,32 @@ class Fleet:
         return self.service.queue(self.terminal_id, command)
 
 
-@pytest.fixture
-def rig_and_fleet(central_sim, fleet_service, tmp_path):
-    central_sim.reset()
-    config = fleet_service.enrol(load_config().replace(
-        central={"url": central_sim.url},
-        ops={"technician_state": str(tmp_path / "technician.json"), "heartbeat_interval": 3600},
-        outbox={"path": str(tmp_path / "outbox.sqlite")}), tmp_path / "fleet.key")
-    outbox = Outbox(tmp_path / "outbox.sqlite")
+def _operations(config, outbox: Outbox) -> tuple[Rig, list]:
+    """Operations as the app builds them at start; the clients to close afterwards."""
     visits, gui, exits = Visits(), Gui(), []
     client, fleet = central_client(config, retries=0), fleet_client(config)
     ops = Operations(config=config, devices=Devices(), client=client, outbox=outbox,
                      sync=build_sync(config, outbox), updates=None, visits=visits,
                      catalog=Catalog.load(), post=gui.post, exit_app=exits.append, fleet=fleet)
-    yield Rig(ops, visits, gui, exits), Fleet(fleet_service, config.fleet["terminal_id"])
-    ops.stop()
-    client.close()
-    if fleet is not None:
-        fleet.close()
+    return Rig(ops, visits, gui, exits), [client, fleet]
+
+
+@pytest.fixture
+def rig_and_fleet(central_sim, fleet_module, tmp_path):
+    """Operations enrolled as a fresh terminal of the module's fleet service."""
+    central_sim.reset()
+    config = fleet_module.enrol(load_config().replace(
+        central={"url": central_sim.url},
+        ops={"technician_state": str(tmp_path / "technician.json"), "heartbeat_interval": 3600},
+        outbox={"path": str(tmp_path / "outbox.sqlite")}), tmp_path / "fleet.key")
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    rig, clients = _operations(config, outbox)
+    rig.config = config  # type: ignore[attr-defined]  # for a test that starts it again
+    yield rig, Fleet(fleet_module, config.fleet["terminal_id"])
+    rig.ops.stop()
+    for client in clients:
+        if client is not None:
+            client.close()
     outbox.close()
     central_sim.reset()
 
@@ -141,6 +149,34 @@ def test_restart_waits_until_the_fleet_has_the_ack(rig, fleet):
     rig.gui.run()
     assert rig.exits == [EXIT_RESTART]
     assert fleet.service.command(fleet.terminal_id, cid)["status"] == "done"
+
+
+def test_a_restart_delivered_again_after_the_restart_is_not_run_twice(rig, fleet):
+    """The terminal restarted on the fleet's command before its ack went out (the process
+    ended), and the fleet delivers the command again. Before: the restarted terminal ran it
+    again and restarted a second time; now it remembers (a file under var/) and only
+    acknowledges it, with the first outcome."""
+    cid = fleet.queue("restart_app")
+    rig.ops.heartbeat.beat()
+    assert rig.ops.runner.run_pending() == 1
+    first = rig.ops.runner.take_acks()  # never posted: the process ends here
+    rig.ops.stop()
+    again, clients = _operations(rig.config, rig.ops.outbox)  # type: ignore[attr-defined]
+    try:
+        # the redelivered command, as the fleet's next reply carries it after its lease
+        again.ops.runner.submit([{"id": cid, "command": "restart_app", "args": {}}])
+        assert again.ops.runner.run_pending() == 0  # not run again
+        assert again.ops.heartbeat.beat().sent  # posts the ack
+        again.gui.run()
+        assert again.exits == []  # no second restart
+        assert fleet.service.ack(fleet.terminal_id, cid) == {"ok": True,
+                                                            "detail": first[0]["detail"]}
+        assert first == [{"id": cid, "ok": True, "detail": first[0]["detail"]}]
+    finally:
+        again.ops.stop()
+        for client in clients:
+            if client is not None:
+                client.close()
 
 
 def test_visits_are_counted_for_the_heartbeat(rig):

@@ -1,6 +1,9 @@
-"""Central's remote commands and signed updates against the real running app (KioskApp with
-its real flow, outbox, sync worker and update client), the central simulator as a process,
-and a TUF repository published with ``kiosk-ops`` and served over HTTP on 127.0.0.1."""
+"""Remote commands from central operations' fleet service and signed updates against the real
+running app (KioskApp with its real flow, outbox, sync worker and update client): a real
+``kiosk-fleet serve`` (one for the module; each app enrols as its own terminal, and commands
+are queued through ``fleet.store`` as an operator's button queues them), the central
+simulator as a process for the government services, and a TUF repository published with
+``kiosk-ops`` and served over HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -22,9 +25,9 @@ from kiosk.config import load_config
 from kiosk.demo.rig import DemoRig
 from kiosk.i18n import LANGUAGES
 from kiosk.paths import SERVICES_DIR
+from tests.fixtures.fleet import FleetService
 from tests.fixtures.kiosk_config import TEST_MODE
 
-TERMINAL = "GZ-DEMO-0001"
 NEW_SERVICE = "hall_new_from_central"
 
 
@@ -47,29 +50,47 @@ def admin(rig: DemoRig, path: str, **body: Any) -> Any:
     return reply.json()
 
 
-def command(rig: DemoRig, name: str) -> str:
-    return admin(rig, f"terminals/{TERMINAL}/commands", command=name)["id"]
+def command(app: KioskApp, name: str) -> str:
+    """Queue ``name`` for the app's terminal in its fleet, as the console's button does."""
+    return app.fleet_service.queue(app.config.fleet["terminal_id"], name)  # type: ignore[attr-defined]
 
 
-def ack_of(rig: DemoRig, cid: str) -> dict | None:
-    beats = admin(rig, f"terminals/{TERMINAL}/heartbeats")["heartbeats"]
-    return next((a for b in beats for a in b.get("acks", []) if a.get("id") == cid), None)
+def ack_of(app: KioskApp, cid: str) -> dict | None:
+    fleet: FleetService = app.fleet_service  # type: ignore[attr-defined]
+    return fleet.ack(app.config.fleet["terminal_id"], cid)
 
 
-def wait_ack(rig: DemoRig, qtbot, cid: str, timeout: int = 20000) -> dict:
-    qtbot.waitUntil(lambda: ack_of(rig, cid) is not None, timeout=timeout)
-    ack = ack_of(rig, cid)
+def wait_ack(app: KioskApp, qtbot, cid: str, timeout: int = 20000) -> dict:
+    qtbot.waitUntil(lambda: ack_of(app, cid) is not None, timeout=timeout)
+    ack = ack_of(app, cid)
     assert ack is not None
     return ack
 
 
-def make_app(rig: DemoRig, tmp_path: Path, base=None, **ops: Any) -> KioskApp:
+@pytest.fixture
+def fleet(fleet_module: FleetService) -> FleetService:
+    return fleet_module
+
+
+def make_app(rig: DemoRig, tmp_path: Path, base=None, *, fleet: FleetService,
+             **ops: Any) -> KioskApp:
+    """The real app, enrolled with ``fleet`` as a terminal of its own (the fleet's id and
+    key are kept under ``tmp_path``: a restarted app there is the same terminal)."""
+    key_file = tmp_path / "fleet.key"
     config = rig.config(base, ops={"heartbeat_interval": 0.2, "update_interval": 3600.0,
                                    "updates_dir": str(tmp_path / "updates"),
                                    "technician_state": str(tmp_path / "technician.json"), **ops},
                         outbox={"path": str(tmp_path / "outbox.sqlite"),
                                 "key_file": str(tmp_path / "outbox.key")})
+    enrolled = tmp_path / "fleet-terminal-id"
+    if enrolled.exists():
+        config = config.replace(fleet={"url": fleet.url, "key_file": str(key_file),
+                                       "terminal_id": enrolled.read_text()})
+    else:
+        config = fleet.enrol(config, key_file)
+        enrolled.write_text(config.fleet["terminal_id"])
     app = KioskApp(config, tick_ms=100)
+    app.fleet_service = fleet  # type: ignore[attr-defined]
     app.start(show=False)
     return app
 
@@ -110,14 +131,14 @@ def service_ids(catalog) -> set[str]:
 
 # -- reload_catalog, reload_config ----------------------------------------------------------
 
-def test_reload_catalog_keeps_the_applied_signed_catalog(rig, tmp_path, qtbot, tuf_repo,
+def test_reload_catalog_keeps_the_applied_signed_catalog(rig, fleet, tmp_path, qtbot, tuf_repo,
                                                          updating):
     publish(tuf_repo, "catalog", catalog_with_new_service(tmp_path), "2026.12.1")
-    app = make_app(rig, tmp_path, **updating)
+    app = make_app(rig, tmp_path, fleet=fleet, **updating)
     try:
-        assert wait_ack(rig, qtbot, command(rig, "check_updates"))["ok"]
+        assert wait_ack(app, qtbot, command(app, "check_updates"))["ok"]
         qtbot.waitUntil(lambda: NEW_SERVICE in service_ids(app.flow.catalog), timeout=10000)
-        ack = wait_ack(rig, qtbot, command(rig, "reload_catalog"))
+        ack = wait_ack(app, qtbot, command(app, "reload_catalog"))
         assert ack["ok"], ack
         assert NEW_SERVICE in service_ids(app.ops.catalog)  # what the reload loaded
         qtbot.wait(50)  # the swap posted to the GUI thread, before the ack was sent
@@ -127,28 +148,28 @@ def test_reload_catalog_keeps_the_applied_signed_catalog(rig, tmp_path, qtbot, t
 
 
 def test_reload_config_rereads_the_override_it_was_started_with_even_named_kiosk_toml(
-        rig, tmp_path, qtbot):
+        rig, fleet, tmp_path, qtbot):
     override = tmp_path / "etc" / "kiosk.toml"  # the usual name of a terminal's override
     override.parent.mkdir()
     override.write_text(TEST_MODE + "[session]\nidle_timeout = 77.0\n", encoding="utf-8")
-    app = make_app(rig, tmp_path, base=load_config(override))
+    app = make_app(rig, tmp_path, fleet=fleet, base=load_config(override))
     try:
         assert app.flow.idle_timeout == 77.0
         override.write_text(TEST_MODE + "[session]\nidle_timeout = 88.0\n", encoding="utf-8")
-        ack = wait_ack(rig, qtbot, command(rig, "reload_config"))
+        ack = wait_ack(app, qtbot, command(app, "reload_config"))
         assert ack["ok"], ack
         qtbot.waitUntil(lambda: app.flow.idle_timeout == 88.0, timeout=5000)
     finally:
         app.stop()
 
 
-def test_reload_config_with_a_broken_override_fails_and_keeps_the_timings(rig, tmp_path, qtbot):
+def test_reload_config_with_a_broken_override_fails_and_keeps_the_timings(rig, fleet, tmp_path, qtbot):
     override = tmp_path / "kiosk.toml"
     override.write_text(TEST_MODE + "[session]\nidle_timeout = 77.0\n", encoding="utf-8")
-    app = make_app(rig, tmp_path, base=load_config(override))
+    app = make_app(rig, tmp_path, fleet=fleet, base=load_config(override))
     try:
         override.write_text(TEST_MODE + "[session]\nidle_timeout = -5.0\n", encoding="utf-8")
-        ack = wait_ack(rig, qtbot, command(rig, "reload_config"))
+        ack = wait_ack(app, qtbot, command(app, "reload_config"))
         assert not ack["ok"] and "idle_timeout" in ack["detail"]
         assert app.flow.idle_timeout == 77.0
     finally:
@@ -162,8 +183,8 @@ def uploads_of(rig: DemoRig, key: str) -> int:
     return sum(1 for r in received if any(t.get("key") == key for t in (r.get("body") or {}).get("transactions", [])))
 
 
-def test_sync_outbox_beside_the_running_sync_worker_uploads_nothing_twice(rig, tmp_path, qtbot):
-    app = make_app(rig, tmp_path)
+def test_sync_outbox_beside_the_running_sync_worker_uploads_nothing_twice(rig, fleet, tmp_path, qtbot):
+    app = make_app(rig, tmp_path, fleet=fleet)
     try:
         admin(rig, "faults", latency=3.0)  # the worker's upload stays in flight a while
         key = app.outbox.put("telemetry", {"event": "test", "n": 1}, key=f"k-{uuid.uuid4().hex}")
@@ -216,21 +237,21 @@ def gated_repo(tuf_repo) -> Iterator[tuple[str, threading.Event, list[str]]]:
 
 
 def test_check_updates_while_a_check_runs_is_answered_already_checking(
-        rig, tmp_path, qtbot, tuf_repo, updating, gated_repo):
+        rig, fleet, tmp_path, qtbot, tuf_repo, updating, gated_repo):
     url, gate, target_requests = gated_repo
     publish(tuf_repo, "catalog", catalog_with_new_service(tmp_path), "2026.12.1")
-    app = make_app(rig, tmp_path, **{**updating, "updates_url": url})
+    app = make_app(rig, tmp_path, fleet=fleet, **{**updating, "updates_url": url})
     try:
         first: list[str] = []
         checker = threading.Thread(target=lambda: first.append(app.ops.check_updates()),
                                    name="update-loop-stand-in")
         checker.start()  # the periodic check, now downloading (held at the gate)
         qtbot.waitUntil(lambda: len(target_requests) == 1, timeout=10000)
-        cid = command(rig, "check_updates")
-        qtbot.waitUntil(lambda: ack_of(rig, cid) is not None or len(target_requests) > 1,
+        cid = command(app, "check_updates")
+        qtbot.waitUntil(lambda: ack_of(app, cid) is not None or len(target_requests) > 1,
                         timeout=20000)
         assert len(target_requests) == 1  # no second download beside the first
-        ack = ack_of(rig, cid)
+        ack = ack_of(app, cid)
         assert ack is not None and ack["ok"] and "already checking" in ack["detail"], ack
         gate.set()
         checker.join(30)
@@ -246,18 +267,18 @@ def test_check_updates_while_a_check_runs_is_answered_already_checking(
 # -- config and announcements targets -------------------------------------------------------
 
 def test_published_config_target_is_applied_and_kept_across_a_restart(
-        rig, tmp_path, qtbot, tuf_repo, updating):
+        rig, fleet, tmp_path, qtbot, tuf_repo, updating):
     publish(tuf_repo, "config", config_target(tmp_path, "cfg1", "[session]\nidle_timeout = 45.0\n"),
             "2026.12.1")
-    app = make_app(rig, tmp_path, **updating)
+    app = make_app(rig, tmp_path, fleet=fleet, **updating)
     try:
         assert app.flow.idle_timeout != 45.0
-        ack = wait_ack(rig, qtbot, command(rig, "check_updates"))
+        ack = wait_ack(app, qtbot, command(app, "check_updates"))
         assert ack["ok"] and "config applied 2026.12.1" in ack["detail"], ack
         qtbot.waitUntil(lambda: app.flow.idle_timeout == 45.0, timeout=5000)
     finally:
         app.stop()
-    restarted = make_app(rig, tmp_path, **updating)
+    restarted = make_app(rig, tmp_path, fleet=fleet, **updating)
     try:
         assert restarted.flow.idle_timeout == 45.0
     finally:
@@ -266,18 +287,18 @@ def test_published_config_target_is_applied_and_kept_across_a_restart(
 
 @pytest.mark.expected_errors(r"config update rolled_back", r"update config: rolled_back")
 def test_a_bad_config_target_is_refused_reported_and_the_old_config_stays(
-        rig, tmp_path, qtbot, tuf_repo, updating, monkeypatch):
+        rig, fleet, tmp_path, qtbot, tuf_repo, updating, monkeypatch):
     publish(tuf_repo, "config", config_target(tmp_path, "cfg1", "[session]\nidle_timeout = 45.0\n"),
             "2026.12.1")
-    app = make_app(rig, tmp_path, **updating)
+    app = make_app(rig, tmp_path, fleet=fleet, **updating)
     try:
-        assert wait_ack(rig, qtbot, command(rig, "check_updates"))["ok"]
+        assert wait_ack(app, qtbot, command(app, "check_updates"))["ok"]
         qtbot.waitUntil(lambda: app.flow.idle_timeout == 45.0, timeout=5000)
         # a signing tool that does not check content (an older kiosk-ops) lets a bad one out
         monkeypatch.setattr("fleet.repository.check_content", lambda kind, source: None)
         publish(tuf_repo, "config", config_target(tmp_path, "cfg2", "[session]\nidle_timeout = -1.0\n"),
                 "2026.12.2")
-        ack = wait_ack(rig, qtbot, command(rig, "check_updates"))
+        ack = wait_ack(app, qtbot, command(app, "check_updates"))
         assert not ack["ok"], ack
         assert "config update rolled_back" in ack["detail"] and "idle_timeout" in ack["detail"]
         assert app.updates.current_version("config") == "2026.12.1"
@@ -287,12 +308,12 @@ def test_a_bad_config_target_is_refused_reported_and_the_old_config_stays(
         app.stop()
 
 
-def test_a_config_target_may_not_rename_the_terminal(rig, tmp_path, qtbot, tuf_repo, updating):
+def test_a_config_target_may_not_rename_the_terminal(rig, fleet, tmp_path, qtbot, tuf_repo, updating):
     publish(tuf_repo, "config", config_target(tmp_path, "cfg", '[terminal]\nid = "GZ-OTHER-0002"\n'),
             "2026.12.1")
-    app = make_app(rig, tmp_path, **updating)
+    app = make_app(rig, tmp_path, fleet=fleet, **updating)
     try:
-        ack = wait_ack(rig, qtbot, command(rig, "check_updates"))
+        ack = wait_ack(app, qtbot, command(app, "check_updates"))
         assert not ack["ok"] and "[terminal]" in ack["detail"], ack
         assert app.updates.current_version("config") is None
     finally:
@@ -308,13 +329,13 @@ def announcements_target(tmp_path: Path, texts: list[str]) -> Path:
     return out
 
 
-def test_published_announcements_replace_the_attract_screens(rig, tmp_path, qtbot, tuf_repo,
+def test_published_announcements_replace_the_attract_screens(rig, fleet, tmp_path, qtbot, tuf_repo,
                                                              updating):
     publish(tuf_repo, "announcements", announcements_target(tmp_path, ["本周六办证大厅延时服务"]),
             "2026.12.1")
-    app = make_app(rig, tmp_path, **updating)
+    app = make_app(rig, tmp_path, fleet=fleet, **updating)
     try:
-        ack = wait_ack(rig, qtbot, command(rig, "check_updates"))
+        ack = wait_ack(app, qtbot, command(app, "check_updates"))
         assert ack["ok"] and "announcements applied 2026.12.1" in ack["detail"], ack
         qtbot.waitUntil(lambda: [a["zh_CN"] for a in app.flow.announcements]
                         == ["本周六办证大厅延时服务 (zh_CN)"], timeout=5000)
@@ -326,24 +347,25 @@ def test_published_announcements_replace_the_attract_screens(rig, tmp_path, qtbo
 
 # -- the other handlers on the real app -----------------------------------------------------
 
-def test_collect_diagnostics_reaches_central_through_the_outbox(rig, tmp_path, qtbot):
-    app = make_app(rig, tmp_path)
+def test_collect_diagnostics_reaches_the_fleet(rig, fleet, tmp_path, qtbot):
+    from fleet import store
+
+    app = make_app(rig, tmp_path, fleet=fleet)
     try:
-        ack = wait_ack(rig, qtbot, command(rig, "collect_diagnostics"))
-        assert ack["ok"] and "queued" in ack["detail"], ack
-        qtbot.waitUntil(lambda: any(t.get("payload", {}).get("kind") == "diagnostics"
-                                    for t in admin(rig, "transactions")["transactions"]),
-                        timeout=20000)
+        ack = wait_ack(app, qtbot, command(app, "collect_diagnostics"))
+        assert ack["ok"] and "diagnostics sent" in ack["detail"], ack
+        terminal = app.config.fleet["terminal_id"]
+        assert fleet.read(lambda c: store.list_diagnostics(c, terminal))
     finally:
         app.stop()
 
 
-def test_maintenance_on_and_off_between_visits(rig, tmp_path, qtbot):
-    app = make_app(rig, tmp_path)
+def test_maintenance_on_and_off_between_visits(rig, fleet, tmp_path, qtbot):
+    app = make_app(rig, tmp_path, fleet=fleet)
     try:
-        assert wait_ack(rig, qtbot, command(rig, "maintenance_on"))["ok"]
+        assert wait_ack(app, qtbot, command(app, "maintenance_on"))["ok"]
         qtbot.waitUntil(lambda: app.flow.maintenance, timeout=5000)
-        assert wait_ack(rig, qtbot, command(rig, "maintenance_off"))["ok"]
+        assert wait_ack(app, qtbot, command(app, "maintenance_off"))["ok"]
         qtbot.waitUntil(lambda: not app.flow.maintenance, timeout=5000)
     finally:
         app.stop()

@@ -47,7 +47,7 @@ from kiosk.central.errors import CentralUnavailable
 from kiosk.ops.heartbeat import Heartbeat, TerminalFacts
 from kiosk.ops.updates import UpdateClient
 
-class Central:  # the heartbeat's only need of the central client
+class Fleet:  # the heartbeat's only need of the fleet client
     terminal_id = "T-SLOTS-1"
     base_url = os.environ["COLLECTOR"]
     def heartbeat(self, body):
@@ -60,7 +60,7 @@ class Central:  # the heartbeat's only need of the central client
             raise CentralUnavailable(str(exc)) from exc
 
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-beat = Heartbeat(Central(), TerminalFacts(), interval=3600)
+beat = Heartbeat(Fleet(), TerminalFacts(), interval=3600)
 updates = UpdateClient(os.environ["VAR"], os.environ["REPO_URL"], os.environ["TRUSTED_ROOT"])
 while True:
     beat.beat()
@@ -101,7 +101,7 @@ def build_wheel(tmp_path: Path, version: str, *, broken: bool = False) -> Path:
 
 
 class Collector:
-    """Central's heartbeat endpoint: a real HTTP server that keeps what it was sent."""
+    """The fleet's heartbeat endpoint: a real HTTP server that keeps what it was sent."""
 
     def __init__(self) -> None:
         self.beats: list[dict] = []
@@ -266,35 +266,35 @@ def test_a_version_that_hangs_is_rolled_back_at_its_deadline_by_the_timer(tmp_pa
 
 
 def test_operations_installs_a_published_software_update_and_restarts_into_it(
-        tmp_path, tuf_repo, central_sim):
+        tmp_path, tuf_repo, central_sim, fleet_module):
     """The terminal's own update loop (Operations.check_updates, as the timer and central's
     check_updates command run it) takes software too once the slots installer is set: it
-    installs into the other slot, tells central, and exits 75 for systemd to restart it."""
+    installs into the other slot, tells the fleet, and exits 75 for systemd to restart it."""
     from kiosk.catalog.services import Catalog
     from kiosk.config import load_config
     from kiosk.ops.operations import Operations
     from kiosk.ops.updates import UpdateClient
-    from kiosk.parts import Devices, central_client
-    from tests.fixtures.central import DEMO_TERMINAL
+    from kiosk.parts import Devices, central_client, fleet_client
 
     root = tmp_path / "slots"
     SlotInstaller(root, BASE_SITE).install(build_wheel(tmp_path, "2026.12.1"))
     publish(tuf_repo, build_wheel(tmp_path, "2026.12.2"), "2026.12.2")
     central_sim.reset()
-    config = load_config().replace(
+    config = fleet_module.enrol(load_config().replace(
         central={"url": central_sim.url},
-        ops={"technician_state": str(tmp_path / "technician.json"), "heartbeat_interval": 3600})
+        ops={"technician_state": str(tmp_path / "technician.json"), "heartbeat_interval": 3600}),
+        tmp_path / "fleet.key")
     updates = UpdateClient(tmp_path / "var", tuf_repo.url, tuf_repo.root,
                            health={"software": SlotInstaller(root, BASE_SITE)})
     posted, exits = [], []
-    client = central_client(config, retries=0)
+    client, fleet = central_client(config, retries=0), fleet_client(config)
 
     class Visits:
         idle, maintenance, announcements = True, False, []
 
     ops = Operations(config=config, devices=Devices(), client=client, outbox=None, sync=None,
                      updates=updates, visits=Visits(), catalog=Catalog.load(),
-                     post=posted.append, exit_app=exits.append)
+                     post=posted.append, exit_app=exits.append, fleet=fleet)
     try:
         assert "software applied 2026.12.2" in ops.check_updates()
         for fn in posted:
@@ -302,13 +302,15 @@ def test_operations_installs_a_published_software_update_and_restarts_into_it(
         assert exits == [EXIT_RESTART]
         assert slot_guard.current_slot(root) == "b" and slot_guard.pending(root)["version"] == \
             "2026.12.2"
-        beats = central_sim.admin(f"/_admin/terminals/{DEMO_TERMINAL}/heartbeats")["heartbeats"]
-        reports = [r["update"] for b in beats for r in b.get("reports", []) if "update" in r]
-        assert {"kind": "software", "outcome": "applied", "version": "2026.12.2"}.items() <= \
-            next(r for r in reports if r["kind"] == "software").items()
+        reports = [r for r in fleet_module.reports(config.fleet["terminal_id"])
+                   if r["kind"] == "update" and r["target"] == "software"]
+        assert reports and (reports[-1]["outcome"], reports[-1]["version"]) == (
+            "applied", "2026.12.2")
     finally:
         ops.stop()
         client.close()
+        if fleet is not None:
+            fleet.close()
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not os.access("/usr/bin/python3", os.X_OK),

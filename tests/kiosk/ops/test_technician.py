@@ -233,32 +233,35 @@ def test_cli_status_on_a_damaged_state_is_one_line(tmp_path):
 
 
 @pytest.mark.expected_errors(r"technician mode unavailable: .*damaged technician state")
-def test_a_damaged_state_leaves_operations_running_and_central_told(central_sim, tmp_path):
+def test_a_damaged_state_leaves_operations_running_and_central_told(central_sim, fleet_module,
+                                                                    tmp_path):
     from kiosk.catalog.services import Catalog
     from kiosk.config import load_config
     from kiosk.ops.operations import Operations
-    from kiosk.parts import Devices, central_client
-    from tests.fixtures.central import DEMO_TERMINAL
+    from kiosk.parts import Devices, central_client, fleet_client
     from tests.kiosk.ops.test_operations import Gui, Visits
 
     central_sim.reset()
     state = tmp_path / "technician.json"
     state.write_text("{not json")
-    config = load_config().replace(central={"url": central_sim.url},
-                                   ops={"technician_state": str(state), "heartbeat_interval": 3600})
-    client = central_client(config, retries=0)
+    config = fleet_module.enrol(load_config().replace(
+        central={"url": central_sim.url},
+        ops={"technician_state": str(state), "heartbeat_interval": 3600}), tmp_path / "fleet.key")
+    client, fleet = central_client(config, retries=0), fleet_client(config)
     ops = Operations(config=config, devices=Devices(), client=client, outbox=None, sync=None,
                      updates=None, visits=Visits(), catalog=Catalog.load(), post=Gui().post,
-                     exit_app=lambda code: None)  # today's code raised TechnicianError here
+                     exit_app=lambda code: None, fleet=fleet)  # once it raised TechnicianError
     try:
         ops.start()
         assert ops.heartbeat.beat().sent  # the heartbeat thread's first beat, or this one
-        beats = central_sim.admin(f"/_admin/terminals/{DEMO_TERMINAL}/heartbeats")["heartbeats"]
-        faults = [r["technician"] for b in beats for r in b.get("reports", []) if "technician" in r]
+        faults = [r for r in fleet_module.reports(config.fleet["terminal_id"])
+                  if r["kind"] == "technician"]
         assert len(faults) == 1 and not faults[0]["ok"]
-        assert "damaged technician state" in faults[0]["fault"]
+        assert "damaged technician state" in faults[0]["detail"]
         assert ops.technician.attempt("246813").reason == "unavailable"
     finally:
         ops.stop()
         client.close()
+        if fleet is not None:
+            fleet.close()
         central_sim.reset()

@@ -39,12 +39,17 @@ def systemd(tmp_path, monkeypatch):
     sock.close()
 
 
-def make_app(rig, tmp_path) -> KioskApp:
-    return KioskApp(rig.config(ops={"technician_state": str(tmp_path / "tech.json")}), tick_ms=100)
+def make_app(rig, tmp_path, fleet=None) -> KioskApp:
+    """The real app; with ``fleet`` enrolled there, so its heartbeats have somewhere to go."""
+    config = rig.config(ops={"technician_state": str(tmp_path / "tech.json")})
+    if fleet is not None:
+        config = fleet.enrol(config, tmp_path / "fleet.key")
+    return KioskApp(config, tick_ms=100)
 
 
-def test_a_window_never_shown_never_tells_systemd_it_is_ready(rig, tmp_path, qtbot, systemd):
-    app = make_app(rig, tmp_path)
+def test_a_window_never_shown_never_tells_systemd_it_is_ready(rig, tmp_path, qtbot, systemd,
+                                                               fleet_module):
+    app = make_app(rig, tmp_path, fleet_module)
     try:
         app.start(show=False)  # operations run, nothing is on screen
         qtbot.waitUntil(lambda: app.ops.heartbeat.last is not None, timeout=10000)
