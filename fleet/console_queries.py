@@ -1,5 +1,5 @@
 """Reads and writes the console needs beyond :mod:`fleet.store`: login throttling, the
-fleet list's filter choices, the versions across the fleet.
+fleet list's filter choices, the versions across the fleet, the enrolment codes' list.
 
 Login throttling lives in the database (the audit log's ``login.fail`` lines), not in a
 replica's memory: an attacker spread over N replicas behind a balancer meets one limit.
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from fleet import store
 from fleet.schema import audit_log, terminals
+from fleet.schema import enrol_codes as enrol_codes_table
 
 THROTTLE_WINDOW_S = 15 * 60
 MAX_FAILS_PER_ACCOUNT = 5  # a guessed password per 3 minutes per account at most
@@ -59,10 +60,24 @@ def version_counts(conn: sa.Connection) -> dict[str, list[tuple[str, int]]]:
 
 
 def enrolled_terminals(conn: sa.Connection, *, now: float) -> list[dict[str, Any]]:
-    """Every enrolled terminal's id, place, versions and state (for rollout progress)."""
+    """Every enrolled terminal's id, place, versions, state and the updates it reported
+    failing (``update_failures``, store.update_failures) — for rollout progress."""
     state = store._state_expr(now).label("status")
     cols = [terminals.c.id, terminals.c.district, terminals.c.hall, terminals.c.group_name,
             terminals.c.software_version, terminals.c.catalog_version,
             terminals.c.config_version, state]
-    return [dict(r._mapping) for r in conn.execute(
+    failures = store.update_failures(conn)
+    return [{**r._mapping, "update_failures": failures.get(r.id, {})} for r in conn.execute(
         sa.select(*cols).where(terminals.c.state == "enrolled"))]
+
+
+def enrol_codes(conn: sa.Connection, *, now: float, limit: int = 200) -> list[dict[str, Any]]:
+    """The enrolment codes operators created, newest first, each ``unused``, ``used`` or
+    ``expired`` — never the code itself (only its hash is stored, and that stays here)."""
+    state = sa.case((enrol_codes_table.c.used_at.is_not(None), "used"),
+                    (enrol_codes_table.c.expires_at <= now, "expired"),
+                    else_="unused").label("status")
+    cols = [c for c in enrol_codes_table.c if c.name != "code_hash"]
+    rows = conn.execute(sa.select(*cols, state).order_by(enrol_codes_table.c.created_at.desc())
+                        .limit(limit))
+    return [dict(r._mapping) for r in rows]

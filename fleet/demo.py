@@ -6,6 +6,10 @@ The kiosk may not import fleet (import-linter), so ``kiosk demo`` runs this as a
 The terminal's id and key go to ``<out>/fleet/terminal.json`` (0600); ``kiosk demo`` reads
 them into the demo kiosk's override config, and the screenshots wait (``--wait-heartbeat``)
 until that kiosk's heartbeat has shown the terminal online with its devices.
+
+Nothing the demo starts outlives it: SIGTERM/SIGINT become an exit that runs every
+``finally`` (serve stopped, browser quit), and chromedriver runs in a process group of its
+own that is killed whole afterwards, so no chromedriver or chromium is left to init.
 """
 
 from __future__ import annotations
@@ -109,6 +113,52 @@ def serve(db_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
         time.sleep(0.1)
 
 
+class Interrupted(SystemExit):
+    """SIGTERM or SIGINT while the demo works: unwinds through every ``finally``."""
+
+
+def exit_on_signals() -> None:
+    """Turn SIGTERM/SIGINT into :class:`Interrupted` (Python's default for SIGTERM is to
+    die at once, skipping the cleanup that stops chromedriver and ``kiosk-fleet serve``).
+    A second signal during the cleanup is ignored so the cleanup finishes."""
+    def stop(signum: int, _frame: Any) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
+        raise Interrupted(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+
+
+def chromedriver_service(driver_bin: str) -> Any:
+    """chromedriver as the leader of a new session, so that it, Chromium and Chromium's
+    helpers (crashpad, zygotes) form one process group :func:`close_browser` can kill."""
+    from selenium.webdriver.chrome.service import Service
+
+    return Service(driver_bin, popen_kw={"start_new_session": True})
+
+
+def close_browser(driver: Any, service: Any) -> None:
+    """Quit the browser politely, then kill whatever of its process group is left (a
+    driver that never finished starting, a renderer that ignored the quit)."""
+    if driver is not None:
+        try:
+            driver.quit()
+        except Exception:  # the browser may already be gone; the group kill follows
+            pass
+    process = getattr(service, "process", None)
+    if process is None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is already empty
+    try:
+        process.wait(timeout=10)
+    except Exception:  # reaped by selenium already
+        pass
+
+
 def _has(by: str, value: str) -> Any:
     """A WebDriverWait condition: an element is on the current page."""
     return lambda driver: bool(driver.find_elements(by, value))
@@ -120,7 +170,6 @@ def screenshots(url: str, terminal_id: str, out: Path) -> list[Path]:
     chromium, driver_bin = shutil.which("chromium"), shutil.which("chromedriver")
     try:
         from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import WebDriverWait
     except ImportError:
@@ -134,8 +183,9 @@ def screenshots(url: str, terminal_id: str, out: Path) -> list[Path]:
         options.binary_location = chromium
         for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1280,860"):
             options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service(driver_bin), options=options)
+        service, driver = chromedriver_service(driver_bin), None
         try:
+            driver = webdriver.Chrome(service=service, options=options)
             driver.set_page_load_timeout(60)
             driver.get(url + "/console/login")
             driver.find_element(By.ID, "username").send_keys(DEMO_USER)
@@ -154,13 +204,14 @@ def screenshots(url: str, terminal_id: str, out: Path) -> list[Path]:
                 shots.append(_private(target))
             return shots
         finally:
-            driver.quit()
+            close_browser(driver, service)
 
 
 def run(out: Path, *, port: int | None = None, db_url: str | None = None,
         keep_serving: bool = True, wait_heartbeat: float = 0) -> int:
     """Everything ``kiosk demo`` asks of the fleet side; serves until SIGTERM unless
     ``keep_serving`` is False."""
+    exit_on_signals()
     fleet_dir = out / "fleet"
     fleet_dir.mkdir(parents=True, exist_ok=True)
     _private(fleet_dir)

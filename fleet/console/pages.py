@@ -1,8 +1,10 @@
-"""The console's pages: fleet list, terminal, alerts, rollouts, usage, audit log, accounts.
+"""The console's pages: fleet list, terminal, enrolment codes, alerts, rollouts, usage,
+audit log, accounts.
 
 Each handler reads and writes through :mod:`fleet.store` (and the console's own queries) in
 the request's one transaction; a POST answers with a redirect (303) so a reload never sends
-a command twice.
+a command twice — except a new enrolment code, shown in the POST's own answer (no-store),
+because a secret has no business in a URL.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ STATES = ("online", "late", "offline", "new", "revoked")
 FAULTS = ("paper_low", "paper_out", "cover_open", "paper_jam", "timeout", "no_sam",
           "camera_missing", "printer_offline", "offline", "error")
 BUTTONS = ("restart_app", "maintenance_on", "maintenance_off", "collect_diagnostics",
-           "sync_outbox", "reload_config", "take_screenshot")
+           "sync_outbox", "reload_config", "take_screenshot", "check_updates")
+CODE_VALIDITY_H = (1, 8, 24, 72, 168)  # the choices on the enrolment-code form (hours)
 
 
 def _safe_next(value: str) -> str:
@@ -148,7 +151,8 @@ def terminal_page(ctx: Ctx) -> Response:
         devices.append({"name": name, "state": status.get("state"), "fault": fault,
                         "detail": status.get("detail") or "",
                         "since": opened.get(name) or status.get("since")})
-    return ctx.render("terminal.html", term=detail, devices=devices, buttons=BUTTONS,
+    buttons = [b for b in BUTTONS if b in store.COMMANDS]  # the store's list is the truth
+    return ctx.render("terminal.html", term=detail, devices=devices, buttons=buttons,
                       age=None if detail["last_heartbeat_at"] is None
                       else ctx.now - detail["last_heartbeat_at"])
 
@@ -157,10 +161,20 @@ def send_command(ctx: Ctx) -> Response:
     terminal_id = ctx.request.path_params["terminal_id"]
     name = ctx.form.get("command", "")
     if name not in BUTTONS and name != "reload_catalog":
-        raise Refused(400, "error")
+        raise Refused(400, "unknown_command")
     store.queue_command(ctx.conn, terminal_id, name, {}, actor=ctx.actor, now=ctx.now,
                         ttl_s=ctx.settings.command_ttl_s)
     return ctx.redirect(f"/terminals/{terminal_id}", msg="command_queued", cmd=name)
+
+
+def revoke(ctx: Ctx) -> Response:
+    """A stolen or scrapped machine: its key stops working at once. The admin types the
+    terminal's id to confirm, so a slip of the finger on the wrong page revokes nothing."""
+    terminal_id = ctx.request.path_params["terminal_id"]
+    if ctx.form.get("confirm", "").strip() != terminal_id:
+        return ctx.redirect(f"/terminals/{terminal_id}", msg="revoke_not_confirmed")
+    store.revoke_terminal(ctx.conn, terminal_id, actor=ctx.actor, now=ctx.now)
+    return ctx.redirect(f"/terminals/{terminal_id}", msg="terminal_revoked_msg")
 
 
 def screenshot(ctx: Ctx) -> Response:
@@ -169,6 +183,49 @@ def screenshot(ctx: Ctx) -> Response:
         raise Refused(404, "not_found")
     return Response(bytes(shot["png"]), media_type="image/png",
                     headers={"Cache-Control": "private, max-age=60"})
+
+
+# ---------------------------------------------------------------- enrolment codes
+
+def enrol_codes_page(ctx: Ctx, *, code: str = "", code_for: str = "",
+                     code_expires: float | None = None) -> Response:
+    """The form and the list; ``code`` is shown once, on the answer to the POST that made
+    it (never in a URL, never stored in the clear, never cached)."""
+    replaces = ctx.q("terminal") if ctx.can("admin") else ""
+    response = ctx.render("enrol_codes.html", code=code, code_for=code_for,
+                          code_expires=code_expires, replaces=replaces,
+                          codes=console_queries.enrol_codes(ctx.conn, now=ctx.now),
+                          validity=CODE_VALIDITY_H)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _field(ctx: Ctx, name: str, limit: int) -> str:
+    value = " ".join(ctx.form.get(name, "").split())
+    if len(value) > limit:
+        raise Refused(400, "field_too_long")
+    return value
+
+
+def create_enrol_code(ctx: Ctx) -> Response:
+    """A single-use code for ``kiosk enroll``; with ``terminal`` (admins only) the code
+    re-enrols that revoked terminal's id on its replacement machine."""
+    district, hall, group = (_field(ctx, "district", 64), _field(ctx, "hall", 128),
+                             _field(ctx, "group", 64))
+    try:
+        hours = int(ctx.form.get("valid_h", "24"))
+    except ValueError as exc:
+        raise Refused(400, "bad_validity") from exc
+    if hours not in CODE_VALIDITY_H:
+        raise Refused(400, "bad_validity")
+    replaces = ctx.form.get("terminal", "").strip() or None
+    if replaces is not None and not ctx.can("admin"):
+        raise Refused(403, "forbidden")
+    code = store.create_enrol_code(ctx.conn, actor=ctx.actor, now=ctx.now, ttl_s=hours * 3600,
+                                   district=district, hall=hall, group=group,
+                                   terminal_id=replaces)
+    return enrol_codes_page(ctx, code=code, code_for=replaces or "",
+                            code_expires=ctx.now + hours * 3600)
 
 
 # ---------------------------------------------------------------- alerts
@@ -317,8 +374,9 @@ def usage_csv(ctx: Ctx) -> Response:
 # ---------------------------------------------------------------- audit and accounts
 
 def audit_page(ctx: Ctx) -> Response:
-    return ctx.render("audit.html", entries=store.list_audit(
-        ctx.conn, limit=300, actor=ctx.q("actor") or None, target=ctx.q("target") or None))
+    actor, target = ctx.q("actor")[:64], ctx.q("target")[:128]
+    return ctx.render("audit.html", actor=actor, target=target, entries=store.list_audit(
+        ctx.conn, limit=300, actor=actor or None, target=target or None))
 
 
 def users_page(ctx: Ctx) -> Response:
@@ -356,7 +414,10 @@ def console_routes(engine: Engine, settings: Settings) -> list[BaseRoute]:
         Route("/terminals/{terminal_id}", page(terminal_page), methods=["GET"]),
         Route("/terminals/{terminal_id}/command", page(send_command, "operator"),
               methods=["POST"]),
+        Route("/terminals/{terminal_id}/revoke", page(revoke, "admin"), methods=["POST"]),
         Route("/terminals/{terminal_id}/screenshot.png", page(screenshot), methods=["GET"]),
+        Route("/enrol-codes", page(enrol_codes_page, "operator"), methods=["GET"]),
+        Route("/enrol-codes", page(create_enrol_code, "operator"), methods=["POST"]),
         Route("/alerts", page(alerts_page), methods=["GET"]),
         Route("/alerts/{alert_id}/{action}", page(alert_action, "operator"), methods=["POST"]),
         Route("/rollouts", page(rollouts_page), methods=["GET"]),

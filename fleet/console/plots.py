@@ -70,29 +70,33 @@ def bars(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *
 
 
 def stacked(rows: Sequence[tuple[str, Sequence[int]]], names: Sequence[str], *,
-            width: int = 720, row_h: int = 22) -> str:
-    """One horizontal 100 % bar per row (a hall and service), split by rating 1–5."""
+            width: int = 720, row_h: int = 32) -> str:
+    """One horizontal 100 % bar per row (a hall and service), split by rating 1–5. Each
+    label sits on its own line above its bar: a hall's full name (越秀区北京街道党群服务中心…)
+    is longer than any label column a tablet could spare."""
     if not rows:
         return ""
-    label_w = 220
     height = row_h * len(rows) + 30
     parts = [f'<svg class="plot" viewBox="0 0 {width} {height}" role="img" '
              f'xmlns="http://www.w3.org/2000/svg">']
     colours = ("#d1242f", "#fb8f44", "#bf8700", "#4ac26b", "#1a7f37")
     for i, (label, counts) in enumerate(rows):
-        y = i * row_h + 4
-        total = sum(counts) or 1
-        parts.append(f'<text x="0" y="{y + row_h * 0.65:.1f}">{escape(label[:30])}</text>')
-        x = float(label_w)
+        y = i * row_h
+        total = sum(counts)
+        shown = label if len(label) <= 60 else label[:59] + "…"
+        parts.append(f'<text x="0" y="{y + 12}">{escape(shown)}</text>'
+                     f'<rect x="0" y="{y + 16}" width="{width}" height="{row_h - 20}" '
+                     f'fill="#eaeef2"/>')
+        x = 0.0
         for k, c in enumerate(counts):
-            w = (width - label_w - 8) * c / total
+            w = width * c / (total or 1)
             if w > 0:
-                parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" '
-                             f'height="{row_h - 6}" fill="{colours[k]}"><title>'
+                parts.append(f'<rect x="{x:.1f}" y="{y + 16}" width="{w:.1f}" '
+                             f'height="{row_h - 20}" fill="{colours[k]}"><title>'
                              f'{escape(names[k])}: {c}</title></rect>')
             x += w
     for k, name in enumerate(names):
-        x = label_w + k * ((width - label_w) / 5)
+        x = k * (width / 5)
         parts.append(f'<rect x="{x:.1f}" y="{height - 18}" width="10" height="10" '
                      f'fill="{colours[k]}"/><text x="{x + 14:.1f}" y="{height - 9}">'
                      f'{escape(name)}</text>')
