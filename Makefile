@@ -29,6 +29,9 @@ lint: setup
 	$(VENV)/bin/mypy
 
 bench: setup
+	@command -v wrk >/dev/null || { echo "bench: installing wrk (bench/fleet_load.py's client)"; \
+	  S=$$([ "$$(id -u)" -ne 0 ] && echo sudo); export DEBIAN_FRONTEND=noninteractive; \
+	  $$S apt-get update -qq && $$S apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 # The Debian package a technician installs with `apt install ./dist/kiosk-terminal_*.deb`

@@ -2,8 +2,9 @@
 ``/healthz``, and (later) the console, which mounts its routes on the same app and calls
 :mod:`fleet.store` like the API does.
 
-Every replica runs the same periodic housekeeping (offline alerts, old nonces); each pass is
-one transaction that is harmless to repeat or to run on N replicas at once (store.sweep_offline).
+Every replica runs the same periodic housekeeping (offline alerts, old nonces, the rollouts'
+automatic pause); each step is one transaction that is harmless to repeat or to run on N
+replicas at once (store.sweep_offline, rollouts.evaluate).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -20,8 +22,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from fleet import store
+from fleet import rollouts, store
 from fleet.api import TerminalApi, error
 from fleet.console import console_routes
 from fleet.db import current_revision, is_unavailable, make_engine
@@ -31,11 +34,15 @@ log = logging.getLogger(__name__)
 
 
 def housekeeping(engine: Engine, settings: Settings) -> int:
-    """One pass: open/resolve offline alerts, forget nonces past the replay window."""
+    """One pass: open/resolve offline alerts, forget nonces past the replay window, then
+    pause running rollouts that fail above their limit (its own transaction: a rollout's
+    trouble must not hold back the offline alerts). The offline alerts opened."""
     now = store.now()
     with engine.begin() as conn:
         opened = store.sweep_offline(conn, now=now, offline_after=settings.offline_after_intervals)
         store.purge_nonces(conn, before=now - 2 * settings.max_skew_s)
+    with engine.begin() as conn:
+        rollouts.evaluate(conn, now=now)
     return opened
 
 
@@ -51,6 +58,31 @@ async def _housekeeping_loop(engine: Engine, settings: Settings) -> None:
             else:
                 log.exception("housekeeping failed")
         await asyncio.sleep(settings.sweep_every_s)
+
+
+_HEARTBEAT_PATH = re.compile(r"/v1/terminals/([^/]+)/heartbeat")
+
+
+class FleetApp(Starlette):
+    """The fleet's Starlette app with a fast lane: a terminal's ``POST .../heartbeat`` (the
+    request every terminal sends every interval, most of the service's load) goes straight
+    to the API's heartbeat endpoint, ahead of the middleware stack and the router, which
+    serve the console and every other route. The endpoint checks the signature, validates
+    the body, derives alerts and answers its own refusals and faults, as it does routed."""
+
+    heartbeat: Callable[[Request], Awaitable[Response]] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (self.heartbeat is not None and scope["type"] == "http"
+                and scope["method"] == "POST" and not scope.get("root_path")):
+            match = _HEARTBEAT_PATH.fullmatch(scope["path"])
+            if match is not None:
+                scope["app"] = self
+                scope["path_params"] = {"id": match[1]}
+                response = await self.heartbeat(Request(scope, receive, send))
+                await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
@@ -99,9 +131,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
             await api.aclose()
             engine.dispose()
 
-    app = Starlette(routes=[*api.routes(), Route("/healthz", healthz, methods=["GET"]),
-                            *console_routes(engine, settings)],
-                    exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    app = FleetApp(routes=[*api.routes(), Route("/healthz", healthz, methods=["GET"]),
+                           *console_routes(engine, settings)],
+                   exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    app.heartbeat = api.heartbeat
     app.state.engine = engine
     app.state.settings = settings
     return app

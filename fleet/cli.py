@@ -7,7 +7,9 @@
     kiosk-fleet enrol-code [--district D] [--hall H] [--group G] [--terminal ID]
     kiosk-fleet terminals [--state S] [--district D] [--fault F] [--json]
     kiosk-fleet revoke TERMINAL
-    kiosk-fleet command TERMINAL COMMAND [--ttl S]    queue a remote command
+    kiosk-fleet command TERMINAL COMMAND [--ttl S]    queue a remote command (check_updates, …)
+    kiosk-fleet commands TERMINAL [--json]            its commands: pending, delivered (how
+                                                      often), done, failed, expired, undelivered
     kiosk-fleet demo [--out DIR] [--once]             the console for `kiosk demo`
 
 The database is ``--db URL`` or ``$KIOSK_FLEET_DATABASE_URL`` (default: an SQLite file in
@@ -72,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("terminal")
     p.add_argument("name", choices=store.COMMANDS)
     p.add_argument("--ttl", type=float, default=None, help="seconds until it expires")
+    p = sub.add_parser("commands", help="a terminal's commands and their outcome")
+    p.add_argument("terminal")
+    p.add_argument("--json", action="store_true")
     return parser
 
 
@@ -179,8 +184,23 @@ def main(argv: list[str] | None = None) -> int:
         print(cid)
         return EXIT_OK
 
+    def do_commands() -> int:
+        with engine_begin() as conn:
+            rows = store.list_commands(conn, args.terminal, now=now,
+                                       max_deliveries=settings.command_max_deliveries)
+        if args.json:
+            print(json.dumps([{"id": r["id"], "command": r["command"], "status": r["status"],
+                               "deliveries": r["deliveries"],
+                               "created_at": store.iso(r["created_at"])} for r in rows],
+                             ensure_ascii=False))
+        else:
+            for r in rows:
+                print(f"{r['id']}  {r['command']:<20} {r['status']:<12} "
+                      f"delivered {r['deliveries']}x  {store.iso(r['created_at'])}")
+        return EXIT_OK
+
     actions.update({"migrate": do_migrate, "user": do_user, "enrol-code": do_enrol_code,
-                    "revoke": do_revoke, "command": do_command,
+                    "revoke": do_revoke, "command": do_command, "commands": do_commands,
                     "serve": lambda: _serve(args, settings),
                     "terminals": lambda: _terminals(args, settings)})
     try:

@@ -1,28 +1,48 @@
 """How a rollout is doing, group by group, and the automatic pause.
 
 A terminal of a started group has *succeeded* when it reports the target version; it has
-*failed* when it went offline after its group started without reporting it (an update that
-does not come back is the failure central sees). A group may be followed by the next once
-its success share reaches the rollout's ``success_threshold``; a running rollout whose
-failure share crosses ``failure_limit`` is paused (``evaluate`` — the console runs it when
-the rollouts page is read and before each advance; harmless to run on N replicas).
+*failed* when it reported a failed install or a rollback of that very version (an unresolved
+``update_failed`` alert, :func:`fleet.store.update_failures`), or went offline after its
+group started without reporting the version (an update that does not come back is a
+failure too). A group may be followed by the next once its success share reaches the
+rollout's ``success_threshold``; a running rollout whose failure share crosses
+``failure_limit`` is paused by :func:`evaluate` — which every replica's housekeeping runs
+(``serve --sweep-every``), so the pause needs nobody looking, and the console runs too.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sqlalchemy as sa
 
 from fleet import console_queries, store
 
+log = logging.getLogger(__name__)
+
 Row = dict[str, Any]
 _VERSION_COLUMN = {"software": "software_version", "catalog": "catalog_version",
                    "config": "config_version"}
+MAX_FAILURES_SHOWN = 5  # a group's row names a few failed terminals and why, not all
+
+
+def failure_reason(rollout: Row, terminal: Row) -> str | None:
+    """Why ``terminal`` (of a started group) counts as failed for ``rollout``, or None."""
+    column = _VERSION_COLUMN.get(rollout["kind"])
+    if column and terminal.get(column) == rollout["version"]:
+        return None
+    failed = (terminal.get("update_failures") or {}).get(rollout["kind"])
+    if failed and failed.get("version") == rollout["version"]:
+        return str(failed.get("reason") or "update failed")
+    if terminal["status"] == "offline":
+        return "offline"
+    return None
 
 
 def progress(rollout: Row, fleet: list[Row]) -> list[Row]:
-    """Per group: terminals selected (not in an earlier group), updated, failed, shares."""
+    """Per group: terminals selected (not in an earlier group), updated, failed (with up to
+    :data:`MAX_FAILURES_SHOWN` ``failures: [{terminal, reason}]``), shares."""
     column = _VERSION_COLUMN.get(rollout["kind"])
     taken: set[str] = set()
     out = []
@@ -31,11 +51,13 @@ def progress(rollout: Row, fleet: list[Row]) -> list[Row]:
                    and store._selected(group["selector"], t)]
         taken.update(t["id"] for t in members)
         updated = sum(1 for t in members if column and t[column] == rollout["version"])
-        failed = sum(1 for t in members if group["started_at"] is not None
-                     and t["status"] == "offline"
-                     and not (column and t[column] == rollout["version"]))
+        failures = [] if group["started_at"] is None else [
+            {"terminal": t["id"], "reason": reason} for t in members
+            if (reason := failure_reason(rollout, t)) is not None]
+        failed = len(failures)
         n = len(members)
         out.append({**group, "selected": n, "updated": updated, "failed": failed,
+                    "failures": failures[:MAX_FAILURES_SHOWN],
                     "success": updated / n if n else 1.0,
                     "failure": failed / n if n else 0.0})
     return out
@@ -50,16 +72,30 @@ def can_advance(rollout: Row, groups: list[Row]) -> bool:
 
 
 def evaluate(conn: sa.Connection, *, now: float) -> list[int]:
-    """Pause each running rollout whose started groups fail above its limit; the ids."""
+    """Pause each running rollout whose started groups fail above its limit; the ids this
+    call paused. Harmless on N replicas at once: the pause is a conditional update, so one
+    of them changes the state (and writes the audit line, actor ``auto``), the others find
+    it paused already and do nothing."""
+    running = [r for r in store.list_rollouts(conn) if r["state"] == "running"]
+    if not running:
+        return []
     fleet = console_queries.enrolled_terminals(conn, now=now)
     paused = []
-    for rollout in store.list_rollouts(conn):
-        if rollout["state"] != "running":
-            continue
+    for rollout in running:
         started = [g for g in progress(rollout, fleet) if g["started_at"] is not None]
         n = sum(g["selected"] for g in started)
         failed = sum(g["failed"] for g in started)
-        if n and failed / n > rollout["failure_limit"]:
-            store.set_rollout_state(conn, int(rollout["id"]), "paused", actor="auto", now=now)
-            paused.append(int(rollout["id"]))
+        if not (n and failed / n > rollout["failure_limit"]):
+            continue
+        failures = [f for g in started for f in g["failures"]][:MAX_FAILURES_SHOWN]
+        try:
+            store.set_rollout_state(conn, int(rollout["id"]), "paused", actor="auto", now=now,
+                                    detail={"failed": failed, "selected": n,
+                                            "failure_limit": rollout["failure_limit"],
+                                            "failures": failures})
+        except store.StoreError:
+            continue  # another replica (or an operator) changed it meanwhile
+        log.warning("rollout %s (%s %s) paused: %d of %d terminals failed", rollout["id"],
+                    rollout["kind"], rollout["version"], failed, n)
+        paused.append(int(rollout["id"]))
     return paused

@@ -103,18 +103,27 @@ commands = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Column("created_by", sa.String(64), nullable=False),
-    sa.Column("delivered_at", sa.Float),
+    sa.Column("delivered_at", sa.Float),  # the latest delivery
     sa.Column("acked_at", sa.Float),
     sa.Column("ok", sa.Boolean),
     sa.Column("result", sa.JSON),
+    # at-least-once delivery (migration 0003): a delivered command with no ack by
+    # ``lease_until`` goes out again, at most ``deliveries`` < the store's limit times
+    sa.Column("deliveries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lease_until", sa.Float),
     sa.Index(None, "terminal_id", "delivered_at"),
+    # what a heartbeat may claim: unacknowledged, unexpired (acked history is not scanned)
+    sa.Index("ix_commands_unacked", "terminal_id", "expires_at",
+             sqlite_where=sa.text("acked_at IS NULL"),
+             postgresql_where=sa.text("acked_at IS NULL")),
 )
 
 alerts = sa.Table(
     "alerts", metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("terminal_id", sa.String(64), sa.ForeignKey("terminals.id"), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),  # device | offline
+    sa.Column("kind", sa.String(16), nullable=False),  # device | offline | update
+    # the device, or for an update alert the update kind (software, catalog, …)
     sa.Column("device", sa.String(64), nullable=False, server_default=""),
     sa.Column("code", sa.String(64), nullable=False),
     sa.Column("detail", sa.String(512), nullable=False, server_default=""),
@@ -125,6 +134,7 @@ alerts = sa.Table(
     sa.Column("assigned_to", sa.String(64)),
     sa.Column("resolved_at", sa.Float),
     sa.Column("resolved_by", sa.String(64)),
+    sa.Column("version", sa.String(64)),  # update alerts: the version that failed (0003)
     sa.Index(None, "state", "opened_at"),
     # at most one unresolved alert per terminal and problem: N replicas may race to open it
     sa.Index("uq_alerts_unresolved", "terminal_id", "kind", "device", "code", unique=True,

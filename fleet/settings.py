@@ -21,6 +21,10 @@ class Settings:
     max_diagnostics_bytes: int = 2 * 1024 * 1024
     max_screenshot_bytes: int = 4 * 1024 * 1024
     command_ttl_s: int = 24 * 3600
+    # a delivered command unacknowledged after max(this, 2 heartbeat intervals) goes out
+    # again (its reply may have been lost), at most command_max_deliveries times
+    command_lease_min_s: float = 60.0
+    command_max_deliveries: int = 5
     enrol_code_ttl_s: int = 7 * 24 * 3600
     offline_after_intervals: int = 3  # silent for 3 intervals: an offline alert
     sweep_every_s: float = 30.0  # how often a replica looks for silent terminals (0: never)

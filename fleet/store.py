@@ -7,13 +7,17 @@ audited. Each function runs inside the caller's transaction (``with engine.begin
 and takes ``now`` (epoch seconds) from the caller, so a request is one transaction with one
 clock. Nothing is kept in memory between calls: any replica can serve any request.
 
-Exactly-once delivery: a heartbeat claims its terminal's pending commands with one
+Delivery: a heartbeat claims its terminal's deliverable commands with one
 ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`` — on PostgreSQL the row
 locks make two replicas' concurrent claims disjoint; on SQLite the statement runs inside a
 ``BEGIN IMMEDIATE`` transaction (fleet.db), which holds the one write lock. A heartbeat also
 locks its terminal's row first (``SELECT … FOR UPDATE``), so one terminal's beats through
 different replicas take turns; tests/fleet/test_replicas_and_outages.py shows that a naive
-read-then-write claim without these delivers the same commands several times.
+read-then-write claim without these delivers the same commands several times. A claim
+gives the command a lease (:func:`command_lease`); a command still unacknowledged when its
+lease ends is delivered again — the reply that carried it may never have reached the
+terminal — up to :data:`MAX_DELIVERIES` times. So delivery is at least once, each delivery
+to one heartbeat only; a terminal runs a command id at most once and acknowledges it again.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -62,7 +67,15 @@ Row = dict[str, Any]
 CST = timezone(timedelta(hours=8), "CST")  # what central speaks on the wire (+08:00)
 TERMINAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 COMMANDS = ("restart_app", "maintenance_on", "maintenance_off", "reload_catalog",
-            "reload_config", "sync_outbox", "collect_diagnostics", "take_screenshot")
+            "reload_config", "sync_outbox", "collect_diagnostics", "take_screenshot",
+            "check_updates")
+LEASE_MIN_S = 60.0  # a delivered, unacknowledged command goes out again after its lease:
+LEASE_INTERVALS = 2  # 2 x the terminal's heartbeat interval, at least LEASE_MIN_S
+MAX_DELIVERIES = 5  # then the fleet gives up: the command is ``undelivered``
+# keys that would carry a resident's identity (telemetry refuses them, reports drop them)
+PERSONAL_KEYS = frozenset({"id_number", "name", "full_name", "address", "phone", "mobile",
+                           "birth_date", "person_token", "face_jpeg", "identity"})
+ID_NUMBER = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over a phone
 LATE_AFTER = 1.5  # intervals without a heartbeat: late
 SESSION_TTL_S = 8 * 3600
@@ -265,10 +278,11 @@ def _parse_faults(text: str) -> dict[str, str]:
 
 
 def _open_alert(conn: sa.Connection, terminal_id: str, kind: str, device: str, code: str,
-                detail: str, now: float) -> bool:
+                detail: str, now: float, version: str | None = None) -> bool:
     return _insert_ignore(
         conn, alerts, {"terminal_id": terminal_id, "kind": kind, "device": device, "code": code,
-                       "detail": detail[:500], "state": "open", "opened_at": now},
+                       "detail": detail[:500], "state": "open", "opened_at": now,
+                       "version": version},
         ("terminal_id", "kind", "device", "code"), index_where=sa.text("state != 'resolved'"))
 
 
@@ -279,7 +293,9 @@ def _resolve_alerts(conn: sa.Connection, where: Iterable[Any], now: float) -> in
 
 
 def record_heartbeat(conn: sa.Connection, terminal_id: str, beat: Mapping[str, Any], *,
-                     now: float, offline_after: int = 3, locked: Row | None = None) -> Row:
+                     now: float, offline_after: int = 3, locked: Row | None = None,
+                     lease_min_s: float = LEASE_MIN_S,
+                     max_deliveries: int = MAX_DELIVERIES) -> Row:
     """Store what the terminal reports, derive its alerts, and answer with its pending
     commands and rollout targets. ``beat`` is already validated against ``Heartbeat``.
     Acknowledgements in the beat are applied first; one for a command that is not this
@@ -319,12 +335,22 @@ def record_heartbeat(conn: sa.Connection, terminal_id: str, beat: Mapping[str, A
         if values[f"{kind}_version"] != getattr(prev, f"{kind}_version"):
             _event(conn, terminal_id, "version", {"kind": kind, "from": getattr(
                 prev, f"{kind}_version"), "to": values[f"{kind}_version"]}, now)
+            # it runs the version that failed before: that update alert is over
+            _resolve_alerts(conn, (alerts.c.terminal_id == terminal_id,
+                                   alerts.c.kind == "update", alerts.c.device == kind,
+                                   alerts.c.version == values[f"{kind}_version"]), now)
+    if beat.get("reports"):
+        record_reports(conn, terminal_id, beat["reports"],
+                       {k: values[f"{k}_version"] for k in ("software", "catalog", "config")},
+                       now=now)
     silent_since = prev.last_heartbeat_at
     if silent_since is None or now - silent_since > offline_after * prev.interval_s:
         if _resolve_alerts(conn, (alerts.c.terminal_id == terminal_id,
                                   alerts.c.kind == "offline"), now):
             _event(conn, terminal_id, "back_online", {}, now)
-    pending = claim_commands(conn, terminal_id, now=now)
+    pending = claim_commands(conn, terminal_id, now=now,
+                             lease_s=command_lease(prev.interval_s, lease_min_s),
+                             max_deliveries=max_deliveries)
     reply: Row = {"server_time": iso(now), "commands": pending,
                   "targets": rollout_targets(conn, prev.row),
                   "next_heartbeat_s": prev.interval_s}
@@ -333,50 +359,14 @@ def record_heartbeat(conn: sa.Connection, terminal_id: str, beat: Mapping[str, A
     return reply
 
 
-# One statement per steady-state heartbeat (PostgreSQL). It applies only when nothing but
-# the latest-only columns changes: the key the caller verified with is still the row's and
+# The steady-state heartbeat (PostgreSQL), one statement per batch (_FAST_BATCH_SQL). It
+# applies only when nothing but the latest-only columns changes: the key the caller verified with is still the row's and
 # the terminal is enrolled (so a revoke or a re-enrolment takes effect on the very next
 # request, whatever a replica has cached), the fault string, the versions are the row's, and
 # the terminal was not silent past ``offline_after`` intervals. Then it locks the row, records
-# the nonce, updates the row, claims pending commands (FOR UPDATE SKIP LOCKED, as
-# claim_commands) and reads the running rollouts — and, run in autocommit, commits before it
-# answers. ``matched = 0``: something changed (or the key/state did not hold); nothing was
+# the nonce, updates the row, claims deliverable commands with a lease (FOR UPDATE SKIP
+# LOCKED, as claim_commands) and reads the running rollouts — and commits before it answers. ``matched = 0``: something changed (or the key/state did not hold); nothing was
 # written and the caller takes record_heartbeat's path, which derives the alerts and events.
-_FAST_BEAT_SQL = """
-WITH old AS (
-  SELECT id, district, hall, group_name, interval_s FROM terminals
-  WHERE id = %(tid)s AND state = 'enrolled' AND key_hex = %(key)s AND faults = %(faults)s
-    AND software_version IS NOT DISTINCT FROM %(sv)s
-    AND catalog_version IS NOT DISTINCT FROM %(cv)s
-    AND config_version IS NOT DISTINCT FROM %(fv)s
-    AND last_heartbeat_at IS NOT NULL
-    AND %(now)s - last_heartbeat_at <= %(offline_after)s * interval_s
-  FOR UPDATE
-), fresh AS (
-  INSERT INTO nonces (terminal_id, nonce, seen_at) SELECT id, %(nonce)s, %(now)s FROM old
-  ON CONFLICT DO NOTHING RETURNING terminal_id
-), beat AS (
-  UPDATE terminals SET last_heartbeat_at = %(now)s, devices = %(devices)s::json,
-    fault_count = %(fault_count)s, outbox_depth = %(depth)s, outbox_oldest_s = %(oldest)s,
-    screen = %(screen)s, uptime_s = %(uptime)s, maintenance = %(maintenance)s
-  WHERE id IN (SELECT terminal_id FROM fresh) RETURNING id
-), claimed AS (
-  UPDATE commands SET delivered_at = %(now)s
-  WHERE id IN (SELECT c.id FROM commands c
-               WHERE c.terminal_id IN (SELECT terminal_id FROM fresh)
-                 AND c.delivered_at IS NULL AND c.expires_at > %(now)s
-               ORDER BY c.created_at LIMIT 20 FOR UPDATE SKIP LOCKED)
-  RETURNING id, command, args, created_at, expires_at
-)
-SELECT (SELECT count(*) FROM old) AS matched, (SELECT count(*) FROM beat) AS fresh,
-  (SELECT json_agg(json_build_array(id, command, args, expires_at) ORDER BY created_at, id)
-     FROM claimed) AS commands,
-  old.district, old.hall, old.group_name, old.interval_s,
-  (SELECT json_agg(json_build_array(r.id, r.kind, r.version, g.selector) ORDER BY r.id)
-     FROM rollouts r JOIN rollout_groups g ON g.rollout_id = r.id
-     WHERE r.state = 'running' AND g.started_at IS NOT NULL) AS rollouts
-FROM (SELECT 1) AS one LEFT JOIN old ON true
-"""
 
 
 async def enrolled_key_fast(aconn: Any, terminal_id: str) -> str | None:
@@ -395,10 +385,11 @@ class Replayed(StoreError):
 
 
 def fast_beat_params(terminal_id: str, key_hex: str, nonce: str, beat: Mapping[str, Any], *,
-                     now: float, offline_after: int = 3) -> Row | None:
+                     now: float, offline_after: int = 3, lease_min_s: float = LEASE_MIN_S,
+                     max_deliveries: int = MAX_DELIVERIES) -> Row | None:
     """The parameters of the one-statement heartbeat, or None when the beat carries acks
-    (they take :func:`record_heartbeat`, which applies them first)."""
-    if beat.get("acks"):
+    or reports (they take :func:`record_heartbeat`, which applies them first)."""
+    if beat.get("acks") or beat.get("reports"):
         return None
     devices = dict(beat.get("devices") or {})
     faults = device_faults(devices)
@@ -409,24 +400,116 @@ def fast_beat_params(terminal_id: str, key_hex: str, nonce: str, beat: Mapping[s
         "tid": terminal_id, "key": key_hex, "faults": _faults_text(faults), "nonce": nonce,
         "sv": _version(versions.get("software")), "cv": _version(versions.get("catalog")),
         "fv": _version(versions.get("config")), "now": now, "offline_after": offline_after,
-        "devices": json.dumps(devices), "fault_count": len(faults),
+        "lease_min": float(lease_min_s), "lease_intervals": LEASE_INTERVALS,
+        "max_deliveries": int(max_deliveries),
+        "devices": devices, "fault_count": len(faults),
         "depth": depth if isinstance(depth, int) else None,
         "oldest": float(oldest) if isinstance(oldest, (int, float)) else None,
         "screen": beat.get("screen"), "uptime": beat.get("uptime_s"),
         "maintenance": bool(beat.get("maintenance", False))}
 
 
+# The same steady-state heartbeat for a whole batch of terminals in one statement: the beats
+# arrive as one JSON array (json_to_recordset), the terminals' rows are locked in id order
+# (two flushers or two replicas lock in the same order: no deadlock), and each input row
+# comes back as one result row — ``ord`` and then the columns :func:`fast_beat_reply` reads,
+# the commands claimed (or redelivered after their lease) for that terminal included.
+# A terminal appears at most once per statement (record_heartbeats_fast splits the rest
+# into later statements of the same transaction).
+_FAST_BATCH_SQL = """
+WITH input AS (
+  SELECT * FROM json_to_recordset(%(batch)s::json) AS b(
+    ord int, tid text, key text, faults text, nonce text, sv text, cv text, fv text,
+    now float8, offline_after float8, lease_min float8, lease_intervals float8,
+    max_deliveries int, devices json, fault_count int, depth int, oldest float8,
+    screen text, uptime float8, maintenance boolean)
+), old AS (
+  SELECT t.id, t.district, t.hall, t.group_name, t.interval_s, i.*
+  FROM terminals t JOIN input i ON t.id = i.tid
+  WHERE t.state = 'enrolled' AND t.key_hex = i.key AND t.faults = i.faults
+    AND t.software_version IS NOT DISTINCT FROM i.sv
+    AND t.catalog_version IS NOT DISTINCT FROM i.cv
+    AND t.config_version IS NOT DISTINCT FROM i.fv
+    AND t.last_heartbeat_at IS NOT NULL
+    AND i.now - t.last_heartbeat_at <= i.offline_after * t.interval_s
+  ORDER BY t.id
+  FOR UPDATE OF t
+), fresh AS (
+  INSERT INTO nonces (terminal_id, nonce, seen_at) SELECT id, nonce, now FROM old
+  ORDER BY id ON CONFLICT DO NOTHING RETURNING terminal_id
+), beat AS (
+  UPDATE terminals t SET last_heartbeat_at = o.now, devices = o.devices,
+    fault_count = o.fault_count, outbox_depth = o.depth, outbox_oldest_s = o.oldest,
+    screen = o.screen, uptime_s = o.uptime, maintenance = o.maintenance
+  FROM old o WHERE t.id = o.id AND o.id IN (SELECT terminal_id FROM fresh) RETURNING t.id
+), claimed AS (
+  UPDATE commands c SET delivered_at = pick.now, deliveries = c.deliveries + 1,
+    lease_until = pick.now + GREATEST(pick.lease_min, pick.lease_intervals * pick.interval_s)
+  FROM (SELECT o.now, o.lease_min, o.lease_intervals, o.interval_s, p.id
+        FROM old o JOIN fresh f ON f.terminal_id = o.id,
+        LATERAL (SELECT c2.id FROM commands c2
+                 WHERE c2.terminal_id = o.id AND c2.acked_at IS NULL AND c2.expires_at > o.now
+                   AND c2.deliveries < o.max_deliveries
+                   AND (c2.lease_until IS NULL OR c2.lease_until <= o.now)
+                 ORDER BY c2.created_at LIMIT 20 FOR UPDATE SKIP LOCKED) p) pick
+  WHERE c.id = pick.id
+  RETURNING c.terminal_id, c.id, c.command, c.args, c.created_at, c.expires_at, c.deliveries
+), running AS (
+  SELECT json_agg(json_build_array(r.id, r.kind, r.version, g.selector) ORDER BY r.id) AS r
+  FROM rollouts r JOIN rollout_groups g ON g.rollout_id = r.id
+  WHERE r.state = 'running' AND g.started_at IS NOT NULL
+)
+SELECT i.ord, (o.id IS NOT NULL)::int AS matched, (b.id IS NOT NULL)::int AS fresh,
+  (SELECT json_agg(json_build_array(cl.id, cl.command, cl.args, cl.expires_at, cl.deliveries)
+     ORDER BY cl.created_at, cl.id) FROM claimed cl WHERE cl.terminal_id = i.tid) AS commands,
+  o.district, o.hall, o.group_name, o.interval_s, running.r
+FROM input i LEFT JOIN old o ON o.id = i.tid LEFT JOIN beat b ON b.id = i.tid
+  CROSS JOIN running
+"""
+
+
+def _batch_rounds(batch: Sequence[Row]) -> list[list[int]]:
+    """``batch``'s indices in terminal id order, split so that no terminal appears twice in
+    one statement (a second beat of the same terminal goes to the next statement, which
+    sees the first's nonce and row)."""
+    rounds: list[list[int]] = []
+    seen: list[set[str]] = []
+    for i in sorted(range(len(batch)), key=lambda i: batch[i]["tid"]):
+        tid = batch[i]["tid"]
+        n = next((k for k, tids in enumerate(seen) if tid not in tids), len(rounds))
+        if n == len(rounds):
+            rounds.append([])
+            seen.append(set())
+        rounds[n].append(i)
+        seen[n].add(tid)
+    return rounds
+
+
 async def record_heartbeats_fast(aconn: Any, batch: Sequence[Row]) -> list[tuple[Any, ...]]:
-    """Run the one-statement heartbeat for each of ``batch`` (:func:`fast_beat_params`) on
-    an autocommit psycopg ``AsyncConnection`` as one pipeline — one transaction, committed
-    before this returns (a group commit). Terminals in id order, so two replicas' batches
-    lock rows in the same order. Any error rolls the whole batch back."""
-    order = sorted(range(len(batch)), key=lambda i: batch[i]["tid"])
-    async with aconn.pipeline() as pipe:
-        cursors = {i: await aconn.execute(_FAST_BEAT_SQL, batch[i], prepare=True)
-                   for i in order}
-        await pipe.sync()
-        rows = {i: await cur.fetchone() for i, cur in cursors.items()}
+    """Run the steady-state heartbeat for all of ``batch`` (:func:`fast_beat_params`) on an
+    autocommit psycopg ``AsyncConnection`` as one statement (one per repeat of a terminal),
+    in one transaction committed before this returns (a group commit): one parse and one
+    round trip instead of one per beat. Any error rolls the whole batch back. The result
+    rows in ``batch``'s order, as :func:`fast_beat_reply` reads them."""
+    rounds = _batch_rounds(batch)
+    rows: dict[int, tuple[Any, ...]] = {}
+
+    async def run(indices: list[int]) -> None:
+        items = [dict(batch[i], ord=i) for i in indices]
+        try:  # orjson: quicker, and NaN/Infinity (which json.loads lets in) become null
+            text = orjson.dumps(items).decode()
+        except orjson.JSONEncodeError:  # an integer past 64 bits: PostgreSQL judges it
+            text = json.dumps(items)
+        cur = await aconn.execute(_FAST_BATCH_SQL, {"batch": text}, prepare=True)
+        for row in await cur.fetchall():
+            rows[row[0]] = tuple(row[1:])
+
+    if len(rounds) == 1:
+        await run(rounds[0])
+    else:
+        async with aconn.transaction():
+            for indices in rounds:
+                await run(indices)
     return [rows[i] for i in range(len(batch))]
 
 
@@ -447,8 +530,8 @@ def fast_beat_reply(row: tuple[Any, ...], terminal_id: str, *, now: float) -> Ro
             targets[kind] = {"version": version, "rollout": int(rollout_id)}
     return {"server_time": iso(now),
             "commands": [{"id": c, "command": name, "args": args or {},
-                          "expires_at": iso(expires)}
-                         for c, name, args, expires in claimed or ()],
+                          "expires_at": iso(expires), "delivery": n}
+                         for c, name, args, expires, n in claimed or ()],
             "targets": targets, "next_heartbeat_s": interval_s}
 
 
@@ -484,6 +567,146 @@ def _derive_device_alerts(conn: sa.Connection, terminal_id: str, before: Mapping
                                    alerts.c.kind == "device", alerts.c.device == device,
                                    alerts.c.code == fault), now)
             _event(conn, terminal_id, "fault_cleared", {"device": device, "fault": fault}, now)
+
+
+# ---------------------------------------------------------------- reports
+
+UPDATE_FAILED = frozenset({"rejected", "rolled_back"})  # outcomes that are an update failure
+UPDATE_QUIET = frozenset({"up_to_date", "skipped"})  # nothing happened: no event
+_REPORT_FIELDS = ("kind", "target", "version", "previous", "outcome", "reason", "ok", "detail")
+_REPORT_TEXT = 500  # characters kept of one text field
+
+
+def _text(value: Any, limit: int = _REPORT_TEXT) -> str | None:
+    """A report's text, cut to ``limit`` and with any ID number masked."""
+    if value is None:
+        return None
+    return ID_NUMBER.sub("[id masked]", str(value))[:limit]
+
+
+def _update_report(u: Mapping[str, Any]) -> Row:
+    outcome = _text(u.get("outcome"), 32)
+    ok = u.get("ok") if isinstance(u.get("ok"), bool) else outcome not in UPDATE_FAILED
+    return {"kind": "update", "target": _text(u.get("kind") or u.get("target"), 32),
+            "version": _text(u.get("version"), 64), "previous": _text(u.get("previous"), 64),
+            "outcome": outcome, "reason": _text(u.get("reason"), 64), "ok": ok,
+            "detail": _text(u.get("detail")) or ""}
+
+
+def normalize_report(raw: Mapping[str, Any]) -> Row:
+    """A heartbeat report as the fleet keeps it (``Report`` in fleet-api.json): ``kind``
+    and a few bounded fields, whatever shape it came in — the terminal's ``{"update":
+    UpdateResult}``, ``{"technician": …}``, ``{"warnings", "left_behind"}``, or the flat
+    shape. Fields named like identity data are dropped, ID numbers masked, text cut."""
+    if isinstance(raw.get("update"), Mapping):
+        return _update_report(raw["update"])
+    if raw.get("type") == "update":  # an UpdateResult sent flat: its kind is the target
+        return _update_report(raw)
+    if isinstance(raw.get("technician"), Mapping):
+        tech = raw["technician"]
+        return {"kind": "technician", "ok": bool(tech.get("ok")),
+                "detail": _text(tech.get("fault") or tech.get("detail")) or ""}
+    if "warnings" in raw or "left_behind" in raw:
+        def texts(key: str, limit: int) -> list[str]:
+            items = raw.get(key)
+            return [t for t in (_text(i, limit) for i in items[:20]) if t] if isinstance(
+                items, list) else []
+        return {"kind": "warnings", "warnings": texts("warnings", 200),
+                "left_behind": texts("left_behind", 32)}
+    if isinstance(raw.get("kind"), str):
+        out: Row = {}
+        for key in _REPORT_FIELDS:
+            value = raw.get(key)
+            if isinstance(value, bool) or value is None:
+                out[key] = value
+            else:
+                out[key] = _text(value, 64 if key != "detail" else _REPORT_TEXT)
+        if out["kind"] == "update":
+            return {**out, "ok": out["ok"] if isinstance(out["ok"], bool)
+                    else out["outcome"] not in UPDATE_FAILED}
+        return {k: v for k, v in out.items() if v is not None}
+    keys = sorted(str(k)[:32] for k in raw if str(k).lower() not in PERSONAL_KEYS)
+    return {"kind": "other", "keys": keys[:16]}
+
+
+def _carries_personal_data(raw: Any) -> bool:
+    if isinstance(raw, Mapping):
+        return any(str(k).lower() in PERSONAL_KEYS or _carries_personal_data(v)
+                   for k, v in raw.items())
+    if isinstance(raw, list):
+        return any(_carries_personal_data(v) for v in raw)
+    return isinstance(raw, str) and ID_NUMBER.search(raw) is not None
+
+
+def record_reports(conn: sa.Connection, terminal_id: str, reports: Sequence[Any],
+                   versions: Mapping[str, str | None], *, now: float) -> int:
+    """Keep each report as a ``report`` event (normalized, bounded, no personal data); an
+    update failure opens an ``update_failed`` alert for its kind, which the terminal
+    running that version or applying an update of the kind resolves. ``versions``: what
+    the terminal runs now (after this beat). Warnings repeat on every beat while they hold:
+    kept only when they changed. The events written."""
+    written = 0
+    for raw in reports:
+        if not isinstance(raw, Mapping):
+            continue
+        if _carries_personal_data(raw):
+            log.warning("terminal %s sent a report with personal data: stripped", terminal_id)
+        report = normalize_report(raw)
+        if report["kind"] == "update":
+            _update_alert(conn, terminal_id, report, versions, now)
+            if report["outcome"] in UPDATE_QUIET:
+                continue
+        if report["kind"] == "warnings" and _last_report(conn, terminal_id, "warnings") == report:
+            continue
+        _event(conn, terminal_id, "report", report, now)
+        written += 1
+    return written
+
+
+def _last_report(conn: sa.Connection, terminal_id: str, kind: str) -> Any:
+    for (detail,) in conn.execute(
+            sa.select(terminal_events.c.detail).where(terminal_events.c.terminal_id == terminal_id,
+                                                      terminal_events.c.kind == "report")
+            .order_by(terminal_events.c.id.desc()).limit(20)):
+        if isinstance(detail, Mapping) and detail.get("kind") == kind:
+            return dict(detail)
+    return None
+
+
+def _update_alert(conn: sa.Connection, terminal_id: str, report: Row,
+                  versions: Mapping[str, str | None], now: float) -> None:
+    target = report.get("target")
+    if not target:
+        return
+    where = (alerts.c.terminal_id == terminal_id, alerts.c.kind == "update",
+             alerts.c.device == target)
+    if report["ok"]:
+        if report["outcome"] == "applied":
+            _resolve_alerts(conn, where, now)
+        return
+    version = report.get("version")
+    if version is not None and versions.get(target) == version:
+        return  # it runs that version after all (an old report arriving late)
+    detail = f"{version or '?'}: {report.get('reason') or report.get('outcome') or 'failed'}"
+    if report.get("detail"):
+        detail += f" — {report['detail']}"
+    if not _open_alert(conn, terminal_id, "update", target, "update_failed", detail, now,
+                       version=version):  # one open already: it is now about this failure
+        conn.execute(alerts.update().where(alerts.c.state != "resolved", *where,
+                                           alerts.c.code == "update_failed")
+                     .values(detail=detail[:500], version=version))
+
+
+def update_failures(conn: sa.Connection) -> dict[str, dict[str, Row]]:
+    """``{terminal: {kind: {"version", "reason"}}}`` from the unresolved update_failed
+    alerts: the updates a terminal reported failing and does not run since."""
+    out: dict[str, dict[str, Row]] = {}
+    for r in conn.execute(sa.select(alerts.c.terminal_id, alerts.c.device, alerts.c.version,
+                                    alerts.c.detail).where(
+            alerts.c.kind == "update", alerts.c.code == "update_failed",
+            alerts.c.state != "resolved")):
+        out.setdefault(r.terminal_id, {})[r.device] = {"version": r.version, "reason": r.detail}
+    return out
 
 
 def sweep_offline(conn: sa.Connection, *, now: float, offline_after: int = 3) -> int:
@@ -578,22 +801,34 @@ def queue_command(conn: sa.Connection, terminal_id: str, command: str,
     return command_id
 
 
-def claim_commands(conn: sa.Connection, terminal_id: str, *, now: float,
-                   limit: int = 20) -> list[Row]:
-    """Mark this terminal's pending, unexpired commands delivered and return them, oldest
-    first. Two concurrent claims never return the same command (module docstring)."""
+def command_lease(interval_s: float, lease_min_s: float = LEASE_MIN_S) -> float:
+    """How long a delivered command waits for its ack before it goes out again: two of the
+    terminal's heartbeat intervals (an ack rides the next beat), at least ``lease_min_s``."""
+    return max(float(lease_min_s), LEASE_INTERVALS * float(interval_s))
+
+
+def claim_commands(conn: sa.Connection, terminal_id: str, *, now: float, limit: int = 20,
+                   lease_s: float = LEASE_INTERVALS * 60.0,
+                   max_deliveries: int = MAX_DELIVERIES) -> list[Row]:
+    """Deliver this terminal's deliverable commands, oldest first: unacknowledged and
+    unexpired, never delivered or with their lease over, delivered fewer than
+    ``max_deliveries`` times. Each gets a lease of ``lease_s``; two concurrent claims never
+    return the same command (module docstring)."""
     pending = (sa.select(commands.c.id)
-               .where(commands.c.terminal_id == terminal_id, commands.c.delivered_at.is_(None),
-                      commands.c.expires_at > now)
+               .where(commands.c.terminal_id == terminal_id, commands.c.acked_at.is_(None),
+                      commands.c.expires_at > now, commands.c.deliveries < max_deliveries,
+                      sa.or_(commands.c.lease_until.is_(None), commands.c.lease_until <= now))
                .order_by(commands.c.created_at).limit(limit)
                .with_for_update(skip_locked=True))
     rows = list(conn.execute(commands.update().where(commands.c.id.in_(pending))
-                             .values(delivered_at=now)
+                             .values(delivered_at=now, deliveries=commands.c.deliveries + 1,
+                                     lease_until=now + lease_s)
                              .returning(commands.c.id, commands.c.command, commands.c.args,
-                                        commands.c.created_at, commands.c.expires_at)))
+                                        commands.c.created_at, commands.c.expires_at,
+                                        commands.c.deliveries)))
     rows.sort(key=lambda r: (r.created_at, r.id))
     return [{"id": r.id, "command": r.command, "args": r.args or {},
-             "expires_at": iso(r.expires_at)} for r in rows]
+             "expires_at": iso(r.expires_at), "delivery": int(r.deliveries)} for r in rows]
 
 
 def ack_command(conn: sa.Connection, terminal_id: str, command_id: str, *, ok: bool,
@@ -625,9 +860,10 @@ def ack_command(conn: sa.Connection, terminal_id: str, command_id: str, *, ok: b
 
 
 def list_commands(conn: sa.Connection, terminal_id: str, *, now: float,
-                  limit: int = 50) -> list[Row]:
+                  limit: int = 50, max_deliveries: int = MAX_DELIVERIES) -> list[Row]:
     """A terminal's commands, newest first, each with its state: pending, delivered,
-    done, failed or expired."""
+    done, failed, expired, or undelivered (delivered without an ack until the fleet gave
+    up: ``max_deliveries`` leases, or its TTL, ran out)."""
     out = []
     for r in conn.execute(sa.select(commands).where(commands.c.terminal_id == terminal_id)
                           .order_by(commands.c.created_at.desc()).limit(limit)):
@@ -635,7 +871,9 @@ def list_commands(conn: sa.Connection, terminal_id: str, *, now: float,
         if row["acked_at"] is not None:
             row["status"] = "done" if row["ok"] else "failed"
         elif row["delivered_at"] is not None:
-            row["status"] = "delivered"
+            given_up = (row["deliveries"] >= max_deliveries or row["expires_at"] <= now)
+            over = row["lease_until"] is None or row["lease_until"] <= now
+            row["status"] = "undelivered" if given_up and over else "delivered"
         else:
             row["status"] = "expired" if row["expires_at"] <= now else "pending"
         out.append(row)
@@ -857,7 +1095,7 @@ def advance_rollout(conn: sa.Connection, rollout_id: int, *, actor: str, now: fl
 
 
 def set_rollout_state(conn: sa.Connection, rollout_id: int, state: str, *, actor: str,
-                      now: float) -> None:
+                      now: float, detail: Mapping[str, Any] | None = None) -> None:
     """Pause, resume (running) or stop (the emergency stop: terminals get no target)."""
     allowed = {"paused": ("running",), "running": ("paused",),
                "stopped": ("draft", "running", "paused")}
@@ -868,7 +1106,7 @@ def set_rollout_state(conn: sa.Connection, rollout_id: int, state: str, *, actor
                         .values(state=state, updated_at=now))
     if not done.rowcount:
         raise StoreError("rollout_state", f"rollout {rollout_id} cannot become {state}", 409)
-    audit(conn, actor, f"rollout.{state}", str(rollout_id), now=now)
+    audit(conn, actor, f"rollout.{state}", str(rollout_id), detail, now=now)
 
 
 def _selected(selector: Mapping[str, Any], terminal: Mapping[str, Any]) -> bool:

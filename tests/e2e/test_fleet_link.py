@@ -1,6 +1,6 @@
 """A terminal and central operations, as real processes: ``kiosk-fleet serve`` on an SQLite
 file and on a real PostgreSQL server, ``kiosk run`` (offscreen) against the simulators, enrolled with a code from
-``kiosk-fleet enrol-code`` through ``kiosk enroll --fleet``.
+``kiosk-fleet enrol-code`` through ``kiosk enroll``.
 
 The fleet sees the terminal's heartbeats, versions and devices; a maintenance command queued
 in the fleet reaches the terminal, which shows its out-of-service screen and acknowledges;
@@ -83,7 +83,7 @@ def test_terminal_heartbeats_obeys_and_goes_silent_in_the_fleet(fleet: FleetServ
     override = _override(rig, tmp_path, fleet.url)
     env = {k: v for k, v in os.environ.items() if k != "KIOSK_CONFIG"}
     env["QT_QPA_PLATFORM"] = "offscreen"
-    enrolled = subprocess.run([*KIOSK, "enroll", "--fleet", code, "--config", str(override)],
+    enrolled = subprocess.run([*KIOSK, "enroll", code, "--config", str(override)],
                               capture_output=True, text=True, timeout=120, env=env)
     assert enrolled.returncode == 0, enrolled.stderr
     terminal = enrolled.stdout.split("enrolled with the fleet as ")[1].split(";")[0]

@@ -5,11 +5,15 @@ must come out as they do on the transaction path — on both databases."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 
+import pytest
+
 from fleet import store
+from fleet.db import AsyncPool
 
 from .conftest import healthy
 
@@ -96,3 +100,46 @@ def test_many_terminals_beating_at_once_each_get_their_own_commands(fleet):
     assert got == queued
     for t in terminals:
         assert fleet.terminal(t.id)["last_heartbeat_at"] is not None
+
+
+@pytest.mark.parametrize("fleet", ["postgresql"], indirect=True)  # SQLite: no fast path
+def test_one_batch_holding_a_terminal_twice_answers_each_beat_as_if_alone(fleet):
+    """A group commit is one statement per batch; a terminal whose beats queue together (a
+    retry, two connections) must still get each fresh beat stored, its replay refused and
+    each command delivered once — not two updates of one row in one statement."""
+    a, b = fleet.enrol(), fleet.enrol()
+    for t in (a, b):
+        assert t.beat().status_code == 200  # first contact: steady from now on
+    queued = fleet.queue(a.id)
+    keys = {t.id: t.key.hex() for t in (a, b)}
+    now = time.time()
+
+    def params(tid: str, nonce: str, screen: str) -> dict:
+        beat = dict(healthy(), screen=screen, acks=[])
+        return store.fast_beat_params(tid, keys[tid], nonce, beat, now=now)
+
+    batch = [params(a.id, "batch-nonce-a1", "home"), params(b.id, "batch-nonce-b1", "home"),
+             params(a.id, "batch-nonce-a2", "service"), params(a.id, "batch-nonce-a1", "x")]
+
+    async def run() -> list:
+        pool = AsyncPool.for_engine(fleet.engine)
+        assert pool is not None
+        try:
+            async with pool.connection() as aconn:
+                return await store.record_heartbeats_fast(aconn, batch)
+        finally:
+            await pool.close()
+
+    rows = asyncio.run(run())
+    replies = []
+    for row, p in zip(rows, batch, strict=True):
+        try:
+            replies.append(store.fast_beat_reply(row, p["tid"], now=now))
+        except store.Replayed:
+            replies.append("replayed")
+    assert replies[3] == "replayed"
+    assert all(isinstance(r, dict) for r in replies[:3])
+    delivered = [c["id"] for r in (replies[0], replies[2]) for c in r["commands"]]
+    assert delivered == [queued] and replies[1]["commands"] == []
+    assert fleet.terminal(a.id)["screen"] == "service"  # both fresh beats applied, in order
+    assert fleet.terminal(b.id)["screen"] == "home"

@@ -110,3 +110,74 @@ def test_a_later_migration_runs_forward_on_a_live_database(fleet, tmp_path):
     assert all(r.district == "天河区" and r.last_heartbeat_at is not None for r in rows)
     assert any(c["status"] == "delivered" and c["id"] == command
                for c in fleet.terminal(terminals[0].id)["commands"])
+
+
+def test_migration_0003_runs_forward_under_the_previous_release_and_keeps_its_commands(db_url):
+    """The previous release (schema 0002) keeps heartbeating — its own statements — while
+    0003 adds the command leases: none of its writes fails, no row is lost, and a command
+    it delivered counts as delivered once with a lease, so one whose reply was lost goes out
+    again instead of waiting forever."""
+    import threading
+
+    import sqlalchemy as sa
+    from alembic import command as alembic_command
+
+    from fleet.db import alembic_config, current_revision
+
+    engine = make_engine(db_url)
+    try:
+        alembic_command.upgrade(alembic_config(engine), "0002")
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO terminals (id, key_hex, state, enrolled_at, interval_s, faults,"
+                " fault_count, maintenance) VALUES ('T1', 'aa', 'enrolled', 1000, 60, '', 0,"
+                " false)"))
+            for cid, delivered in (("c" * 32, 1010.0), ("d" * 32, None)):
+                conn.execute(sa.text(
+                    "INSERT INTO commands (id, terminal_id, command, args, created_at,"
+                    " expires_at, created_by, delivered_at) VALUES (:id, 'T1', 'sync_outbox',"
+                    " '{}', 1000, 2e9, 'op', :d)"), {"id": cid, "d": delivered})
+        errors: list[BaseException] = []
+        beats = 0
+        migrated = threading.Event()
+
+        def old_release() -> None:  # 0002's heartbeat: update the row, claim nothing new
+            nonlocal beats
+            while True:
+                last = migrated.is_set()
+                try:
+                    with engine.begin() as conn:
+                        conn.execute(sa.text("UPDATE terminals SET last_heartbeat_at = :t "
+                                             "WHERE id = 'T1'"), {"t": 2000.0 + beats})
+                        conn.execute(sa.text("SELECT id FROM commands WHERE terminal_id = 'T1'"
+                                             " AND delivered_at IS NULL AND expires_at > 0"))
+                    beats += 1
+                except BaseException as exc:  # noqa: BLE001 - the test's verdict
+                    errors.append(exc)
+                    return
+                if last:
+                    return
+
+        thread = threading.Thread(target=old_release)
+        thread.start()
+        try:
+            assert migrate(engine) == head_revision()
+        finally:
+            migrated.set()
+            thread.join(timeout=120)
+        assert errors == [] and beats >= 1
+        assert current_revision(engine) == head_revision()
+        with engine.begin() as conn:
+            rows = {r.id: r for r in conn.execute(sa.text(
+                "SELECT id, deliveries, lease_until, delivered_at FROM commands"))}
+            assert conn.execute(sa.text("SELECT last_heartbeat_at FROM terminals")).scalar_one() \
+                == 2000.0 + beats - 1
+        assert (rows["c" * 32].deliveries, rows["c" * 32].lease_until) == (1, 1010.0 + 120)
+        assert (rows["d" * 32].deliveries, rows["d" * 32].lease_until) == (0, None)
+        from fleet import store
+
+        with engine.begin() as conn:  # the delivered one waits out its lease, then goes again
+            assert [c["id"] for c in store.claim_commands(conn, "T1", now=1100.0)] == ["d" * 32]
+            assert [c["id"] for c in store.claim_commands(conn, "T1", now=1131.0)] == ["c" * 32]
+    finally:
+        engine.dispose()
