@@ -119,7 +119,8 @@ class Bench:
         self.window.build_all_screens()
         for screen in self.window.all_screens():
             screen.installEventFilter(self._counter)
-        self.window.overlay.installEventFilter(self._counter)
+        for overlay in self.window.overlays.values():
+            overlay.installEventFilter(self._counter)
         self.times: dict[str, list[float]] = defaultdict(list)
         self.grabs: list[float] = []
         self.unpainted: dict[str, int] = defaultdict(int)
