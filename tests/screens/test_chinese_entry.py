@@ -44,14 +44,9 @@ def draw(canvas: QWidget, strokes) -> None:
 
 
 @pytest.fixture
-def message_field(qtbot):
+def message_field(window, qtbot):
     """The 12345 hotline message's 留言内容 field, on the real window."""
-    qt_application()
-    flow = Flow(Catalog.load(), None)
-    window = KioskWindow(flow)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    flow = window.flow
     flow.start()
     flow.choose_service("hall_12345")
     if flow.step is Step.INTRO:

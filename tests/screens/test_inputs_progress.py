@@ -7,21 +7,7 @@ import pytest
 from PySide6.QtGui import QFontInfo
 from PySide6.QtWidgets import QLabel
 
-from kiosk.app.kiosk_app import qt_application
-from kiosk.catalog.services import Catalog
-from kiosk.visit.flow import Flow, Step
-from screens.window import KioskWindow
-
-
-@pytest.fixture
-def window(qtbot):
-    qt_application()
-    flow = Flow(Catalog.load(), None)
-    window = KioskWindow(flow)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+from kiosk.visit.flow import Step
 
 
 def open_inputs(window, service_id: str):

@@ -3,25 +3,10 @@ presses, Escape goes back."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QPushButton
 
-from kiosk.app.kiosk_app import qt_application
-from kiosk.catalog.services import Catalog
-from kiosk.visit.flow import Flow, Step
-from screens.window import KioskWindow
-
-
-@pytest.fixture
-def window(qtbot):
-    qt_application()
-    flow = Flow(Catalog.load(), None)
-    window = KioskWindow(flow)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+from kiosk.visit.flow import Step
 
 
 def focused() -> QPushButton:
