@@ -31,7 +31,7 @@ from fleet.repository_cli import main as kiosk_ops
 from kiosk.demo.rig import DemoRig
 from kiosk.paths import SERVICES_DIR
 from tests.fixtures.chromium import headless_chromium
-from tests.fixtures.fleet import FleetService, poll
+from tests.fixtures.fleet import FleetService, poll, terminal_override
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 KIOSK = [sys.executable, "-m", "kiosk.cli"]
@@ -58,38 +58,14 @@ class KioskProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def _override(self, fleet_url: str, updates: dict[str, str]) -> Path:
-        rig, work = self.rig, self.work
-        assert rig.central and rig.idcard and rig.printer
-        path = work / "kiosk.toml"
-        path.write_text(f'''[terminal]
-mode = "test"
-[central]
-url = "{rig.central.address}"
-[fleet]
-url = "{fleet_url}"
-key_file = "{work / 'fleet.key'}"
-[devices]
-idcard = "serial://{rig.idcard.address}?baud=115200"
-receipt_printer = "tcp://{rig.printer.address}"
-sscard = ""
-document_printer = ""
-camera = ""
-[screen]
-fullscreen = false
-[logging]
-dir = "{work / 'log'}"
-[outbox]
-path = "{work / 'outbox.sqlite'}"
-key_file = "{work / 'secrets' / 'outbox.key'}"
-[ops]
-heartbeat_interval = 0.5
-update_interval = 3600.0
+        work = self.work
+        return terminal_override(work / "kiosk.toml", self.rig, fleet_url, work=work,
+                                 fleet_key=work / "fleet.key", ops=f'''update_interval = 3600.0
 updates_url = "{updates['url']}"
 trusted_root = "{updates['root']}"
 updates_dir = "{work / 'updates'}"
 technician_state = "{work / 'secrets' / 'technician.json'}"
-''', encoding="utf-8")
-        return path
+''')
 
     def run(self) -> None:
         self.proc = subprocess.Popen([*KIOSK, "run", "--config", str(self.override)],

@@ -21,7 +21,7 @@ import pytest
 
 from fleet import store
 from kiosk.demo.rig import DemoRig
-from tests.fixtures.fleet import FleetService, poll
+from tests.fixtures.fleet import FleetService, poll, terminal_override
 
 pytestmark = pytest.mark.e2e
 KIOSK = [sys.executable, "-m", "kiosk.cli"]
@@ -47,33 +47,8 @@ def rig(tmp_path: Path) -> Iterator[DemoRig]:
 
 def _override(rig: DemoRig, tmp_path: Path, fleet_url: str) -> Path:
     """The terminal's override file, pointed at the simulators and the fleet."""
-    assert rig.central and rig.idcard and rig.printer
-    work = rig.work_dir
-    path = tmp_path / "kiosk.toml"
-    path.write_text(f'''[terminal]
-mode = "test"
-[central]
-url = "{rig.central.address}"
-[fleet]
-url = "{fleet_url}"
-key_file = "{tmp_path / 'fleet.key'}"
-[devices]
-idcard = "serial://{rig.idcard.address}?baud=115200"
-receipt_printer = "tcp://{rig.printer.address}"
-sscard = ""
-document_printer = ""
-camera = ""
-[screen]
-fullscreen = false
-[logging]
-dir = "{work / 'log'}"
-[outbox]
-path = "{work / 'outbox.sqlite'}"
-key_file = "{work / 'secrets' / 'outbox.key'}"
-[ops]
-heartbeat_interval = 0.5
-''', encoding="utf-8")
-    return path
+    return terminal_override(tmp_path / "kiosk.toml", rig, fleet_url, work=rig.work_dir,
+                             fleet_key=tmp_path / "fleet.key")
 
 
 def test_terminal_heartbeats_obeys_and_goes_silent_in_the_fleet(fleet: FleetService,
