@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from offline_queue.sync import SyncWorker
 
 log = logging.getLogger(__name__)
+ALREADY_CHECKING = "already checking for updates"
 
 Post = Callable[[Callable[[], None]], None]
 
@@ -113,6 +114,7 @@ class Operations:
         self._stop = threading.Event()
         self._updater: threading.Thread | None = None
         self._checking = threading.Lock()  # one update check at a time
+        self._last_targets: dict[str, str] | None = None  # rollout targets already checked
         if self.updates is not None:
             self.updates.set_health("config", self._check_config_update)
         visits = self.visits
@@ -221,7 +223,7 @@ class Operations:
             log.warning("rollout targets %s but updates are not configured", sorted(targets))
             return
         wanted = {k: str(v.get("version")) for k, v in targets.items() if isinstance(v, dict)}
-        if wanted == getattr(self, "_last_targets", None):
+        if wanted == self._last_targets:
             return
         self._last_targets = wanted
         log.info("fleet rollout targets %s: checking for updates", wanted)
@@ -230,9 +232,16 @@ class Operations:
             while not self.visits.idle and not self._stop.wait(1.0):
                 pass
             try:
-                log.info(self.check_updates())
+                said = self.check_updates()
             except Exception as exc:  # noqa: BLE001 - reported through the heartbeat
                 log.warning("update check for rollout: %s", exc)
+                said = None
+            else:
+                log.info(said)
+            if said is None or said == ALREADY_CHECKING:
+                # not done (failed, or a check that began before these targets was running):
+                # the next heartbeat naming them asks again instead of being taken as seen
+                self._last_targets = None
 
         threading.Thread(target=check, name="rollout-check", daemon=True).start()
 
@@ -369,7 +378,7 @@ class Operations:
         if self.updates is None:
             raise CommandFailed("updates are not configured (ops.updates_url, ops.trusted_root)")
         if not self._checking.acquire(blocking=False):
-            return "already checking for updates"
+            return ALREADY_CHECKING
         try:
             results = []
             for kind in self.updates.applied_kinds:

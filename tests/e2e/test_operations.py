@@ -161,7 +161,7 @@ def test_a_fleet_rollout_brings_a_published_catalog_to_the_running_terminal(
         assert "hall_new_from_central" not in {s.id for s in app.flow.catalog.services}
         fleet_module.roll_out("catalog", "2026.12.1")  # to all: the heartbeat names the target
         qtbot.waitUntil(lambda: "hall_new_from_central" in {s.id for s in app.flow.catalog.services},
-                        timeout=20000)
+                        timeout=60000)
     finally:
         app.stop()
     restarted = KioskApp(config, tick_ms=100)  # the verified update is kept across a restart
