@@ -1,5 +1,6 @@
 """Reads and writes the console needs beyond :mod:`fleet.store`: login throttling, the
-fleet list's filter choices, the versions across the fleet, the enrolment codes' list.
+fleet list's filter choices, the versions across the fleet, the enrolment codes' list, a
+new enrolment code waiting in its operator's session to be shown once.
 
 Login throttling lives in the database (the audit log's ``login.fail`` lines), not in a
 replica's memory: an attacker spread over N replicas behind a balancer meets one limit.
@@ -7,12 +8,18 @@ replica's memory: an attacker spread over N replicas behind a balancer meets one
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import os
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from fleet import store
-from fleet.schema import audit_log, terminals
+from fleet.schema import audit_log, sessions, terminals
 from fleet.schema import enrol_codes as enrol_codes_table
 
 THROTTLE_WINDOW_S = 15 * 60
@@ -81,3 +88,43 @@ def enrol_codes(conn: sa.Connection, *, now: float, limit: int = 200) -> list[di
     rows = conn.execute(sa.select(*cols, state).order_by(enrol_codes_table.c.created_at.desc())
                         .limit(limit))
     return [dict(r._mapping) for r in rows]
+
+
+def _session_key(token: str) -> tuple[bytes, bytes]:
+    """The sealing key and the row's hash for a session cookie (the database holds neither
+    the cookie nor the key: a copy of it reveals no waiting code)."""
+    key = hmac.new(token.encode(), b"fleet console: a new enrolment code", hashlib.sha256)
+    return key.digest(), hashlib.sha256(token.encode()).hexdigest().encode()
+
+
+def hold_new_code(conn: sa.Connection, token: str, shown: dict[str, Any]) -> None:
+    """Keep a new code (and what the page says about it) in this session until the page
+    the POST redirects to shows it; a newer code replaces one never shown."""
+    key, token_hash = _session_key(token)
+    nonce = os.urandom(12)
+    sealed = nonce + AESGCM(key).encrypt(nonce, json.dumps(shown).encode(), token_hash)
+    conn.execute(sessions.update().where(sessions.c.token_hash == token_hash.decode())
+                 .values(new_code_sealed=sealed))
+
+
+def take_new_code(conn: sa.Connection, token: str) -> dict[str, Any] | None:
+    """The code waiting in this session, forgotten as it is read: exactly one request, on
+    any replica, gets it (the clearing UPDATE is conditional on what was read)."""
+    key, token_hash = _session_key(token)
+    row = conn.execute(sa.select(sessions.c.new_code_sealed).where(
+        sessions.c.token_hash == token_hash.decode(),
+        sessions.c.new_code_sealed.is_not(None))).first()
+    if row is None:
+        return None
+    sealed = bytes(row.new_code_sealed)
+    taken = conn.execute(sessions.update().where(
+        sessions.c.token_hash == token_hash.decode(), sessions.c.new_code_sealed == sealed)
+        .values(new_code_sealed=None))
+    if taken.rowcount != 1:
+        return None
+    try:
+        shown: dict[str, Any] = json.loads(AESGCM(key).decrypt(sealed[:12], sealed[12:],
+                                                               token_hash))
+    except (InvalidTag, ValueError):
+        return None
+    return shown

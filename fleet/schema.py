@@ -182,6 +182,9 @@ sessions = sa.Table(
     sa.Column("csrf_token", sa.String(64), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
+    # a new enrolment code waiting to be shown once (console_queries.hold_new_code), sealed
+    # under a key from the session's cookie, which the database never holds
+    sa.Column("new_code_sealed", sa.LargeBinary),
 )
 
 audit_log = sa.Table(

@@ -3,8 +3,8 @@ audit log, accounts.
 
 Each handler reads and writes through :mod:`fleet.store` (and the console's own queries) in
 the request's one transaction; a POST answers with a redirect (303) so a reload never sends
-a command twice — except a new enrolment code, shown in the POST's own answer (no-store),
-because a secret has no business in a URL.
+a command twice. A new enrolment code too: a secret has no business in a URL, so it waits
+in the operator's session (sealed) and the page the POST redirects to shows it once.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from fleet.console.web import (
     LANG_COOKIE,
     LOGIN_CSRF_COOKIE,
     PREFIX,
+    SESSION_COOKIE,
     Ctx,
     Refused,
     endpoint,
@@ -41,7 +42,8 @@ PER_PAGE = 50
 REFRESH_S = 15
 STATES = ("online", "late", "offline", "new", "revoked")
 FAULTS = ("paper_low", "paper_out", "cover_open", "paper_jam", "timeout", "no_sam",
-          "camera_missing", "printer_offline", "offline", "error")
+          "camera_missing", "printer_offline", "offline", "error", "outbox_damaged",
+          "outbox_unavailable")
 BUTTONS = ("restart_app", "maintenance_on", "maintenance_off", "collect_diagnostics",
            "sync_outbox", "reload_config", "take_screenshot", "check_updates")
 CODE_VALIDITY_H = (1, 8, 24, 72, 168)  # the choices on the enrolment-code form (hours)
@@ -187,13 +189,15 @@ def screenshot(ctx: Ctx) -> Response:
 
 # ---------------------------------------------------------------- enrolment codes
 
-def enrol_codes_page(ctx: Ctx, *, code: str = "", code_for: str = "",
-                     code_expires: float | None = None) -> Response:
-    """The form and the list; ``code`` is shown once, on the answer to the POST that made
-    it (never in a URL, never stored in the clear, never cached)."""
+def enrol_codes_page(ctx: Ctx) -> Response:
+    """The form and the list, and once, after the POST that made it, the new code (never in
+    a URL, never stored in the clear, never cached; a reload shows it no more)."""
     replaces = ctx.q("terminal") if ctx.can("admin") else ""
-    response = ctx.render("enrol_codes.html", code=code, code_for=code_for,
-                          code_expires=code_expires, replaces=replaces,
+    token = ctx.request.cookies.get(SESSION_COOKIE, "")
+    new = console_queries.take_new_code(ctx.conn, token) if token else None
+    response = ctx.render("enrol_codes.html", code=new["code"] if new else "",
+                          code_for=new["code_for"] if new else "",
+                          code_expires=new["expires"] if new else None, replaces=replaces,
                           codes=console_queries.enrol_codes(ctx.conn, now=ctx.now),
                           validity=CODE_VALIDITY_H)
     response.headers["Cache-Control"] = "no-store"
@@ -224,8 +228,10 @@ def create_enrol_code(ctx: Ctx) -> Response:
     code = store.create_enrol_code(ctx.conn, actor=ctx.actor, now=ctx.now, ttl_s=hours * 3600,
                                    district=district, hall=hall, group=group,
                                    terminal_id=replaces)
-    return enrol_codes_page(ctx, code=code, code_for=replaces or "",
-                            code_expires=ctx.now + hours * 3600)
+    console_queries.hold_new_code(ctx.conn, ctx.request.cookies[SESSION_COOKIE],
+                                  {"code": code, "code_for": replaces or "",
+                                   "expires": ctx.now + hours * 3600})
+    return ctx.redirect("/enrol-codes")
 
 
 # ---------------------------------------------------------------- alerts

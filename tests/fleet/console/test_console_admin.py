@@ -93,6 +93,8 @@ def test_check_updates_then_an_admin_revokes_the_terminal_by_its_id_and_enrols_a
 
 def test_enrolment_codes_are_made_in_the_console_shown_once_and_listed_without_the_secret(
         sqlite_console):
+    """Shown once also across a reload: the POST redirects, the code waits (sealed) in the
+    operator's session, the page it redirects to shows and forgets it."""
     c = sqlite_console
     with c.engine.begin() as conn:  # one that ran out yesterday
         store.create_enrol_code(conn, actor="admin", now=store.now() - 86400, ttl_s=3600,
@@ -105,11 +107,22 @@ def test_enrolment_codes_are_made_in_the_console_shown_once_and_listed_without_t
     made = op.post(c.url + "/console/enrol-codes",
                    data={"csrf": csrf_of(form), "district": "天河区",
                          "hall": "天河区  政务服务中心", "group": "pilot", "valid_h": "8"},
-                   timeout=30)
-    assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
-    code = _shown_code(made.text)
-    assert f'id="code-text" value="{code}"' in made.text  # and as text to copy
-    listed = op.get(c.url + "/console/enrol-codes", timeout=30).text
+                   allow_redirects=False, timeout=30)
+    # Post/Redirect/Get: the answer is a redirect with no secret in it...
+    assert made.status_code == 303, made.text
+    assert made.headers["location"] == "/console/enrol-codes"
+    # ...the code waits in this operator's session only (not in another of theirs)...
+    other = c.session("operator").get(c.url + "/console/enrol-codes", timeout=30).text
+    assert 'id="code-value"' not in other
+    # ...and the page redirected to shows it once, uncached
+    shown = op.get(c.url + made.headers["location"], timeout=30)
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
+    code = _shown_code(shown.text)
+    assert f'id="code-text" value="{code}"' in shown.text  # and as text to copy
+    assert "sudo -u kiosk kiosk enroll " + code in shown.text
+    # a reload (or Back/Forward to it) shows no secret and makes no second code
+    listed = op.get(c.url + made.headers["location"], timeout=30).text
+    assert 'id="code-value"' not in listed
     assert code not in listed and code.replace("-", "") not in listed
     statuses = re.findall(r'<tr data-status="(\w+)">', listed)
     assert sorted(statuses) == ["expired", "unused"]
