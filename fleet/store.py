@@ -268,6 +268,32 @@ def device_faults(devices: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def beat_faults(beat: Mapping[str, Any]) -> dict[str, str]:
+    """:func:`device_faults`, and ``outbox: outbox_damaged`` while the terminal reports its
+    outbox file damaged (kept aside, what it held maybe partly lost) or ``outbox_unavailable``
+    when it has none (it takes no offline submissions): a technician's job, derived into an
+    alert and events like a device fault, cleared the same way."""
+    faults = device_faults(dict(beat.get("devices") or {}))
+    outbox = beat.get("outbox")
+    state = outbox.get("state") if isinstance(outbox, Mapping) else None
+    if state in ("damaged", "unavailable"):
+        faults["outbox"] = f"outbox_{state}"
+    return faults
+
+
+def _outbox_detail(outbox: Any) -> dict[str, Any]:
+    """The damaged outbox as a device status, for its alert's detail: why, and where the
+    terminal kept the file (paths and SQLite's words, no payload)."""
+    if not isinstance(outbox, Mapping):
+        return {}
+    damage = outbox.get("damage")  # a fresh outbox in use beside the damaged copy
+    found = damage if isinstance(damage, Mapping) else outbox
+    parts = [str(found[k]) for k in ("reason", "moved_to") if found.get(k)]
+    if found.get("lost"):
+        parts.append(f"lost {found['lost']}")
+    return {"state": "error", "detail": " · ".join(parts)}
+
+
 def _faults_text(faults: Mapping[str, str]) -> str:
     return "".join(f",{d}:{f}" for d, f in sorted(faults.items())) + ("," if faults else "")
 
@@ -312,7 +338,7 @@ def record_heartbeat(conn: sa.Connection, terminal_id: str, beat: Mapping[str, A
                        unknown_ok=True) is None:
             ignored.append(ack["id"])
     devices = dict(beat.get("devices") or {})
-    faults = device_faults(devices)
+    faults = beat_faults(beat)
     faults_text = _faults_text(faults)
     versions = beat.get("versions") or {}
     outbox = beat.get("outbox") or {}
@@ -329,8 +355,8 @@ def record_heartbeat(conn: sa.Connection, terminal_id: str, beat: Mapping[str, A
         maintenance=bool(beat.get("maintenance", False)))
     conn.execute(terminals.update().where(terminals.c.id == terminal_id).values(**values))
     if faults_text != prev.faults:
-        _derive_device_alerts(conn, terminal_id, _parse_faults(prev.faults), faults, devices,
-                              now)
+        _derive_device_alerts(conn, terminal_id, _parse_faults(prev.faults), faults,
+                              {**devices, "outbox": _outbox_detail(outbox)}, now)
     for kind in ("software", "catalog", "config"):
         if values[f"{kind}_version"] != getattr(prev, f"{kind}_version"):
             _event(conn, terminal_id, "version", {"kind": kind, "from": getattr(
@@ -392,7 +418,7 @@ def fast_beat_params(terminal_id: str, key_hex: str, nonce: str, beat: Mapping[s
     if beat.get("acks") or beat.get("reports"):
         return None
     devices = dict(beat.get("devices") or {})
-    faults = device_faults(devices)
+    faults = beat_faults(beat)  # an outbox found damaged changes them: record_heartbeat's path
     versions = beat.get("versions") or {}
     outbox = beat.get("outbox") or {}
     depth, oldest = outbox.get("pending"), outbox.get("oldest_ready_age_s")
