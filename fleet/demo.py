@@ -95,22 +95,28 @@ def wait_for_heartbeat(db_url: str, terminal_id: str, timeout: float) -> bool:
 
 
 def serve(db_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``kiosk-fleet serve`` as a child process, once ``/healthz`` answers."""
+    """``kiosk-fleet serve`` as a child process, once ``/healthz`` answers; killed when it
+    does not come up, or when SIGTERM/SIGINT (:class:`Interrupted`) ends the wait for it."""
     proc = subprocess.Popen([sys.executable, "-m", "fleet", "--db", db_url, "serve",
                              "--host", "127.0.0.1", "--port", str(port),
                              "--log-level", "warning"],
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok:
-                return proc
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"kiosk-fleet serve did not start:\n{log.read_text()[-2000:]}")
-        time.sleep(0.1)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok:
+                    return proc
+            except requests.RequestException:  # not listening yet, or not answering yet
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"kiosk-fleet serve did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.1)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
 
 
 class Interrupted(SystemExit):

@@ -144,7 +144,8 @@ def set_(args: argparse.Namespace) -> int:
 def preflight(config: Config) -> tuple[list[str], list[str]]:
     """(problems, warnings) for start-up: problems stop ``kiosk run`` (the terminal key, the
     demo key in production, device profile, log directory …); warnings do not — a damaged
-    technician state shuts technician mode only, the kiosk still serves residents."""
+    technician state shuts technician mode only, and a production terminal without a fleet
+    service still serves residents, though central operations never hears of it."""
     from kiosk.config import startup_problems
     from kiosk.ops.technician import state_problem
 
@@ -153,6 +154,12 @@ def preflight(config: Config) -> tuple[list[str], list[str]]:
     if technician is not None:
         warnings.append(f"technician mode will be refused: {technician}; "
                         f"`kiosk technician set-pin` replaces the file")
+    if config.mode == "production" and not config.fleet["url"]:
+        warnings.append(f"{config.source}: [fleet] url is empty: this terminal will send no "
+                        "heartbeats and take no remote commands, so the fleet console never "
+                        "shows it; enrol it with a code from the console (kiosk enroll CODE "
+                        "--url https://FLEET --config OVERRIDE-FILE sets [fleet] url, "
+                        "terminal_id and key_file)")
     return startup_problems(config), warnings
 
 

@@ -252,6 +252,36 @@ def test_a_damaged_technician_state_does_not_stop_the_kiosk(tmp_path):
     assert "technician mode unavailable" in run.stderr and "damaged technician state" in run.stderr
 
 
+def test_a_production_terminal_without_a_fleet_url_is_told_it_will_never_heartbeat(tmp_path,
+                                                                                  capsys):
+    """It starts (residents are served) but central operations would never see it: the
+    technician's check says what is missing and how to set it; an enrolled terminal, and a
+    demo or test one (no fleet by design), hear nothing of it."""
+    from argparse import Namespace
+
+    from kiosk.cli.config import validate
+
+    own_key = tmp_path / "terminal.key"
+    own_key.write_text("5a" * 32, encoding="ascii")  # synthetic, not the demo key
+    fleet_key = tmp_path / "fleet.key"
+    fleet_key.write_text("a5" * 32, encoding="ascii")
+    production = (f'[central]\nkey_file = "{own_key}"\n'
+                  '[devices]\nidcard = ""\nreceipt_printer = ""\n'
+                  f'[logging]\ndir = "{tmp_path}/log"\n'
+                  f'[ops]\ntechnician_state = "{tmp_path}/technician.json"\n')
+    path = write(tmp_path, production)
+    assert validate(Namespace(path=str(path))) == 0  # systemd's ExecStartPre lets it start
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "warning:" in err and str(path) in err, err
+    assert "[fleet] url is empty" in err and "no heartbeats" in err and "kiosk enroll" in err
+    enrolled = production + ('[fleet]\nurl = "https://fleet.example.invalid"\n'
+                             f'terminal_id = "T-TEST-0001"\nkey_file = "{fleet_key}"\n')
+    for text in (enrolled, TEST_MODE + production.split("\n", 2)[2]):
+        path = write(tmp_path, text)
+        assert validate(Namespace(path=str(path))) == 0
+        assert "[fleet]" not in capsys.readouterr().err, text
+
+
 def test_doctor_no_longer_passes_a_production_terminal_on_the_demo_key(tmp_path, central_sim):
     path = write(tmp_path, f'[central]\nurl = "{central_sim.url}"\nkey_file = "{DEMO_KEY}"\n'
                  '[devices]\nidcard = ""\nreceipt_printer = ""\n'

@@ -134,6 +134,50 @@ def test_a_demo_terminated_while_photographing_leaves_no_chromedriver_chromium_o
         engine.dispose()
 
 
+# A sitecustomize for the demo's children: the ``kiosk-fleet serve`` it starts says its pid
+# and then never comes up (a slow start, stopped in the middle: deterministic, no browser).
+SERVE_NEVER_UP = """
+import os, signal, sys
+if sys.orig_argv[1:3] == ["-m", "fleet"] and "serve" in sys.orig_argv:
+    partial = os.environ["SERVE_PID_FILE"] + ".tmp"
+    with open(partial, "w") as f:
+        f.write(str(os.getpid()))
+    os.replace(partial, os.environ["SERVE_PID_FILE"])
+    while True:
+        signal.pause()
+"""
+
+
+def test_a_demo_terminated_while_its_console_starts_leaves_no_server_behind(tmp_path):
+    """``kiosk demo`` may stop the fleet demo in its first seconds, while ``kiosk-fleet
+    serve`` is still coming up: the wait for ``/healthz`` ended on the signal, and the
+    server, not yet handed to the cleanup, went on under init."""
+    site, pid_file = tmp_path / "site", tmp_path / "serve.pid"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SERVE_NEVER_UP, encoding="utf-8")
+    demo = subprocess.Popen([KIOSK_FLEET, "demo", "--out", str(tmp_path / "demo-output")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(site),
+                                 "SERVE_PID_FILE": str(pid_file)})
+    serve_pid = 0
+    try:
+        serve_pid = int(_until(lambda: pid_file.exists() and pid_file.read_text(),
+                               "the demo to start kiosk-fleet serve"))
+        assert _processes()[serve_pid][1] == demo.pid  # the demo's child, still starting
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=60) == 128 + signal.SIGTERM
+        _until(lambda: serve_pid not in _processes(), "kiosk-fleet serve to be gone", 20)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        if serve_pid:  # the old demo left it to init: do not leave it here
+            try:
+                os.kill(serve_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 BROWSER_HOLDER = """
 import sys, time
 from pathlib import Path
