@@ -255,6 +255,8 @@ class Heartbeat(LoopWorker):
         with self._beat_lock:
             central_ok = self._probe_central()
             if self._client is None:
+                if central_ok:  # no fleet to hear it: a version that reaches central is sound
+                    slot_guard.after_heartbeat(kiosk.__version__, 0)
                 self.last = BeatResult(False, 0, "no fleet service configured",
                                        central_ok=central_ok)
                 return self.last

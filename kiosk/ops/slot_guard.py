@@ -9,7 +9,9 @@ Layout of the slots root (``/opt/kiosk/slots`` on a terminal, ``$KIOSK_SLOTS``):
     .lock            flock: the guard and the running app never decide at the same time
 
 The running app calls :func:`after_heartbeat` once a heartbeat has been sent (in the app the
-heartbeat starts only after the attract screen is painted), which confirms a pending version.
+heartbeat starts only after the attract screen is painted), which confirms a pending version;
+a terminal with no fleet service (updates from the repository alone) calls it once the
+government platform has answered the heartbeat round's probe instead.
 The guard runs *before every start* (``ExecStartPre``) and from a timer: a pending version
 that has not confirmed by its deadline, or has been started ``max_starts`` times without
 confirming (a crash loop), is switched back to the previous slot and a report is queued.

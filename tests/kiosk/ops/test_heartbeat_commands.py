@@ -237,6 +237,35 @@ def test_without_a_fleet_nothing_is_sent_and_the_log_says_so_once(caplog):
     assert not result.sent and result.error == "no fleet service configured"
 
 
+def test_without_a_fleet_a_new_version_that_reaches_central_is_confirmed(tmp_path,
+                                                                         monkeypatch):
+    """Software updates come from the repository, not only through the fleet: a terminal with
+    no ``[fleet] url`` that installed one must still confirm it, or the slot guard would
+    switch a sound version back at its deadline. It confirms once central has answered the
+    round's probe, and not while central cannot be reached."""
+    import sys
+
+    import kiosk
+    from kiosk.central.errors import CentralUnavailable
+    from kiosk.ops import slot_guard
+
+    root = tmp_path / "slots"
+    root.mkdir()
+    (root / "b").symlink_to(Path(sys.prefix).resolve())  # this interpreter runs from slot b
+    (root / "pending.json").write_text(json.dumps(
+        {"slot": "b", "version": kiosk.__version__, "previous": "a", "deadline": 1e12}))
+    monkeypatch.setenv(slot_guard.ENV, str(root))
+
+    def central_down() -> None:
+        raise CentralUnavailable("platform down (503)")
+
+    Heartbeat(None, TerminalFacts(), central_probe=central_down).beat()
+    assert slot_guard.pending(root) is not None  # nothing proved yet
+    result = Heartbeat(None, TerminalFacts(), central_probe=lambda: None).beat()
+    assert not result.sent and result.central_ok
+    assert slot_guard.pending(root) is None  # confirmed: the guard keeps this version
+
+
 def test_the_residents_banner_follows_central_not_the_fleet(enrolled):
     """The fleet takes the beat while the government platform is down: the round says so
     (``central_ok``), and the app's "offline" banner reads that, not ``sent``."""
