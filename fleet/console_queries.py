@@ -72,7 +72,8 @@ def enrolled_terminals(conn: sa.Connection, *, now: float) -> list[dict[str, Any
     state = store._state_expr(now).label("status")
     cols = [terminals.c.id, terminals.c.district, terminals.c.hall, terminals.c.group_name,
             terminals.c.software_version, terminals.c.catalog_version,
-            terminals.c.config_version, state]
+            terminals.c.config_version, terminals.c.last_heartbeat_at,
+            terminals.c.interval_s, state]
     failures = store.update_failures(conn)
     return [{**r._mapping, "update_failures": failures.get(r.id, {})} for r in conn.execute(
         sa.select(*cols).where(terminals.c.state == "enrolled"))]

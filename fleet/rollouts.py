@@ -4,7 +4,7 @@ A terminal of a started group has *succeeded* when it reports the target version
 *failed* when it reported a failed install or a rollback of that very version (an unresolved
 ``update_failed`` alert, :func:`fleet.store.update_failures`), or went offline after its
 group started without reporting the version (an update that does not come back is a
-failure too). A group may be followed by the next once its success share reaches the
+failure too; one already offline when its group started is neither, until it is back). A group may be followed by the next once its success share reaches the
 rollout's ``success_threshold``; a running rollout whose failure share crosses
 ``failure_limit`` is paused by :func:`evaluate` — which every replica's housekeeping runs
 (``serve --sweep-every``), so the pause needs nobody looking, and the console runs too.
@@ -27,15 +27,19 @@ _VERSION_COLUMN = {"software": "software_version", "catalog": "catalog_version",
 MAX_FAILURES_SHOWN = 5  # a group's row names a few failed terminals and why, not all
 
 
-def failure_reason(rollout: Row, terminal: Row) -> str | None:
-    """Why ``terminal`` (of a started group) counts as failed for ``rollout``, or None."""
+def failure_reason(rollout: Row, terminal: Row, started_at: float) -> str | None:
+    """Why ``terminal`` (of a group started at ``started_at``) counts as failed for
+    ``rollout``, or None. Offline counts only when it went silent after the group started:
+    a terminal already switched off for repairs has not failed an update it never saw."""
     column = _VERSION_COLUMN.get(rollout["kind"])
     if column and terminal.get(column) == rollout["version"]:
         return None
     failed = (terminal.get("update_failures") or {}).get(rollout["kind"])
     if failed and failed.get("version") == rollout["version"]:
         return str(failed.get("reason") or "update failed")
-    if terminal["status"] == "offline":
+    if terminal["status"] == "offline" and (
+            started_at - terminal["last_heartbeat_at"]
+            <= store.OFFLINE_AFTER * terminal["interval_s"]):
         return "offline"
     return None
 
@@ -53,7 +57,7 @@ def progress(rollout: Row, fleet: list[Row]) -> list[Row]:
         updated = sum(1 for t in members if column and t[column] == rollout["version"])
         failures = [] if group["started_at"] is None else [
             {"terminal": t["id"], "reason": reason} for t in members
-            if (reason := failure_reason(rollout, t)) is not None]
+            if (reason := failure_reason(rollout, t, group["started_at"])) is not None]
         failed = len(failures)
         n = len(members)
         out.append({**group, "selected": n, "updated": updated, "failed": failed,

@@ -78,6 +78,7 @@ PERSONAL_KEYS = frozenset({"id_number", "name", "full_name", "address", "phone",
 ID_NUMBER = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over a phone
 LATE_AFTER = 1.5  # intervals without a heartbeat: late
+OFFLINE_AFTER = 3  # intervals without a heartbeat: offline (the list's state, and rollouts')
 SESSION_TTL_S = 8 * 3600
 
 _hasher = PasswordHasher()
@@ -921,7 +922,7 @@ def _state_expr(now: float) -> Any:
         (terminals.c.state == "revoked", "revoked"),
         (terminals.c.last_heartbeat_at.is_(None), "new"),
         (age <= LATE_AFTER * terminals.c.interval_s, "online"),
-        (age <= 3 * terminals.c.interval_s, "late"),
+        (age <= OFFLINE_AFTER * terminals.c.interval_s, "late"),
         else_="offline")
 
 

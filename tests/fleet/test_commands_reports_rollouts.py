@@ -184,6 +184,32 @@ def test_a_canary_reporting_failures_is_counted_failed_with_its_reason(fleet):
     assert failure["terminal"] == canary[0].id and "health_check" in failure["reason"]
 
 
+def test_a_terminal_switched_off_before_its_group_started_is_not_a_failed_update(fleet):
+    """A hall's terminal off for repairs when the rollout starts has not failed the update
+    (it never saw it): counting it would pause a sound rollout at once. One that goes
+    silent after its group started without the version has failed."""
+    from fleet import console_queries, schema
+
+    off, on = fleet.enrol(), fleet.enrol()
+    for t in (off, on):
+        assert t.beat().status_code == 200
+    interval = fleet.terminal(on.id)["interval_s"]
+    started = store.now()
+    with fleet.engine.begin() as conn:  # ``off`` went silent 10 intervals before the start
+        conn.execute(schema.terminals.update().where(schema.terminals.c.id == off.id)
+                     .values(last_heartbeat_at=started - 10 * interval))
+        rid = store.create_rollout(conn, "software", "0.2.0", [("all", {"all": True})],
+                                   actor="op", now=started, failure_limit=0.3)
+        store.advance_rollout(conn, rid, actor="op", now=started)
+        rollout = store.get_rollout(conn, rid)
+        soon, later = started + interval, started + 5 * interval  # ``on`` silent after start
+        at_start = rollouts.progress(rollout, console_queries.enrolled_terminals(conn, now=soon))
+        after = rollouts.progress(rollout, console_queries.enrolled_terminals(conn, now=later))
+    assert [(g["selected"], g["failed"]) for g in at_start] == [(2, 0)]
+    assert [(g["selected"], g["failed"]) for g in after] == [(2, 1)]
+    assert after[0]["failures"] == [{"terminal": on.id, "reason": "offline"}]
+
+
 def test_the_service_loop_pauses_a_failing_rollout_with_nobody_looking(fleet):
     """A second replica with its housekeeping loop on (the fixture's has it off): the
     canary's failure reports pause the rollout without any console request; the loop and a

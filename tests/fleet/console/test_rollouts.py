@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from fleet.schema import terminals
+from fleet.schema import rollout_groups, terminals
 from tests.fleet.conftest import healthy
 
 from .conftest import csrf_of
@@ -55,16 +55,20 @@ def test_the_next_group_waits_for_the_threshold_and_failures_pause_the_rollout(
     beat = healthy()
     beat["versions"]["catalog"] = "2026.12.1"
     assert terms[2].beat(beat).status_code == 200  # 3 of 4: the threshold
-    # the fourth goes silent after its group started (its update never came back)
+    # the fourth goes silent after its group started (its update never came back): the
+    # group started long ago, the terminal was last heard after that and never since
     with sqlite_console.engine.begin() as conn:
+        conn.execute(rollout_groups.update().where(
+            rollout_groups.c.rollout_id == int(rid), rollout_groups.c.started_at.is_not(None))
+            .values(started_at=1.0))
         conn.execute(terminals.update().where(terminals.c.id == terms[3].id)
-                     .values(last_heartbeat_at=1.0))
+                     .values(last_heartbeat_at=2.0))
     # 1 of 4 failed = 25 %: at the limit, not above it; 3 of 4 updated: may advance
     state, button = _state_and_advance(_rollouts(s, url), rid)
     assert state == "running" and button and "disabled" not in button
     with sqlite_console.engine.begin() as conn:
         conn.execute(terminals.update().where(terminals.c.id == terms[2].id)
-                     .values(last_heartbeat_at=1.0, catalog_version="2026.11.2"))
+                     .values(last_heartbeat_at=2.0, catalog_version="2026.11.2"))
     state, button = _state_and_advance(_rollouts(s, url), rid)  # 2 of 4 failed: 50 %
     assert state == "paused" and not button
     audit = s.get(url + "/console/audit", timeout=30).text
