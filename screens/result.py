@@ -5,7 +5,7 @@ with the details a tap away. The same layout in every language."""
 
 from __future__ import annotations
 
-from kiosk.i18n import Translator
+from kiosk.i18n import LANGUAGES, Translator
 from screens.chrome import flick_scroll
 from screens.qt import (
     QAbstractItemView,
@@ -68,8 +68,13 @@ class ResultScreen(Screen):
         self._t: Translator | None = None
         self._space: tuple[int, int] = (0, 0)
         self._rendered_landscape: bool | None = None
-        # (result, language, its rows as a table, the columns' natural widths, their fonts)
-        self._formatted: tuple = (None, None, None, None, None)
+        # the result shown, its rows as a table per language, and the columns' natural
+        # widths per language and fonts: formatted and measured once per visit, and for the
+        # other languages while the resident reads (``prepare``), not when they switch
+        self._formatted_for: object = None
+        self._tables: dict[str, tuple] = {}
+        self._widths: dict[tuple, list[int]] = {}
+        self._preparing = False
         self.title = label(kind="title")
         self.person = label(kind="hint")
         self.summary = label(kind="summary")
@@ -233,7 +238,7 @@ class ResultScreen(Screen):
             self.render(self._t)
 
     def clear(self) -> None:
-        self._formatted = (None, None, None, None, None)  # nothing of the resident's is kept
+        self._forget_result()  # nothing of the resident's is kept
         self.page = 0
         self.record = None
         self.details = False
@@ -270,9 +275,7 @@ class ResultScreen(Screen):
         identity = self.flow.identity
         self.person.setText(t.t("result.for_person", name=identity.masked_name) if identity else "")
         self.summary.setText("\n".join(summary_lines(result, lang)))
-        if self._formatted[:2] != (result, lang):  # 44 rows formatted once, not per render
-            self._formatted = (result, lang, self._rows(result, lang), None, None)
-        headers, rows, numeric = self._formatted[2]
+        headers, rows, numeric = self._table_in(result, lang)
         # senior mode: the summary first and alone, in every orientation; the records a tap away
         summary_first = elderly and result.kind == "table" and bool(rows)
         table_shown = bool(rows) and (not summary_first or self.details)
@@ -311,6 +314,48 @@ class ResultScreen(Screen):
         can_print = bool(service.print_receipt or service.print_a4)
         self.print_button.setVisible(can_print and bool(rows or result.kind != "table"))
 
+    # -- the result's rows, formatted and measured ahead ------------------------------------
+    def _forget_result(self) -> None:
+        self._formatted_for = None
+        self._tables.clear()
+        self._widths.clear()
+
+    def _table_in(self, result, lang: str) -> tuple:
+        """The result's rows as a table in ``lang`` (44 rows formatted once per visit)."""
+        if self._formatted_for is not result:
+            self._forget_result()
+            self._formatted_for = result
+        table = self._tables.get(lang)
+        if table is None:
+            table = self._tables[lang] = self._rows(result, lang)
+        return table
+
+    def _widths_in(self, lang: str, headers: list[str], rows: list[list[str]]) -> list[int]:
+        """Every column's natural width in ``lang`` and this mode's fonts, measured once."""
+        key = (lang, self.table.font().key(), self.table.horizontalHeader().font().key())
+        natural = self._widths.get(key)
+        if natural is None:
+            natural = self._widths[key] = self._natural(headers, rows)
+        return natural
+
+    def prepare(self) -> None:
+        """After the frame is painted, while the resident reads: format and measure the
+        result in the other languages too (a millisecond or two, once per visit), so a
+        switch of language — or of mode, for the other mode's screen — only fills and paints
+        the table."""
+        if not self._preparing:
+            self._preparing = True
+            QTimer.singleShot(0, self, self._prepare_languages)
+
+    def _prepare_languages(self) -> None:
+        self._preparing = False
+        result = self.flow.result
+        if result is None:  # the visit is over: nothing is kept
+            return
+        for lang in LANGUAGES:
+            headers, rows, _numeric = self._table_in(result, lang)
+            self._widths_in(lang, headers, rows)
+
     @property
     def _per_page(self) -> int:
         return getattr(self, "_shown_per_page", sizes(self.flow.elderly).rows_per_page)
@@ -342,11 +387,7 @@ class ResultScreen(Screen):
                    numeric: list[bool]) -> tuple[int, bool]:
         """One page of records; returns (pages, some columns hidden)."""
         with_header = any(headers)
-        fonts = (self.table.font().key(), self.table.horizontalHeader().font().key())
-        natural = self._formatted[3] if self._formatted[4] == fonts else None
-        if natural is None:  # every cell measured once per result, language and font
-            natural = self._natural(headers, rows)
-            self._formatted = (*self._formatted[:3], natural, fonts)
+        natural = self._widths_in(self.flow.language, headers, rows)
         available = self._available_width()
         if kind == "table":
             priorities = self._priorities(len(headers))

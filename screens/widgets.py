@@ -103,6 +103,11 @@ class Screen(QWidget):
     def clear(self) -> None:
         """Forget anything of the resident's (called when a session ends)."""
 
+    def prepare(self) -> None:
+        """Work this screen can do ahead, while the resident reads: called once the frame of
+        a switch is painted, for the screen shown and its other mode's twin. Nothing by
+        default."""
+
     def row(self, *widgets: QWidget) -> QHBoxLayout:
         line = QHBoxLayout()
         line.setSpacing(24)

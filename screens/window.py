@@ -63,6 +63,14 @@ SCREENS: dict[Step, str] = {
 }
 
 
+# the events the window's application-wide filter acts on (see ``KioskWindow.eventFilter``)
+_UPDATE_REQUEST = QEvent.UpdateRequest
+_KEY_PRESS = QEvent.KeyPress
+_PRESSES = frozenset({QEvent.MouseButtonPress, QEvent.KeyPress, QEvent.TouchBegin})
+_RELEASES = frozenset({QEvent.MouseButtonRelease, QEvent.TouchEnd, QEvent.TouchCancel})
+_WATCHED = frozenset({_UPDATE_REQUEST, *_PRESSES, *_RELEASES})
+
+
 def style_part(widget: QWidget, elderly: bool) -> None:
     """Give one part of the window (a screen, a piece of chrome) the mode's style sheet,
     unless it has it already. The two sheets are generated once and cached (``stylesheet``)."""
@@ -88,6 +96,7 @@ class ScreenStack(QWidget):
         super().__init__(parent)
         self._pages: list[QWidget] = []
         self._current: QWidget | None = None
+        self._next: QWidget | None = None  # the page about to be shown (``expect``)
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Ignored)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
@@ -107,6 +116,8 @@ class ScreenStack(QWidget):
             page.hide()
             if page is self._current:
                 self._current = None
+            if page is self._next:
+                self._next = None
 
     def count(self) -> int:
         return len(self._pages)
@@ -117,7 +128,15 @@ class ScreenStack(QWidget):
     def currentWidget(self) -> QWidget | None:  # noqa: N802 - QStackedWidget's name
         return self._current
 
+    def expect(self, page: QWidget | None) -> None:
+        """``page`` is shown next: until it is (or ``None`` says it will not be), a resize of
+        the stack sizes it, not the page still shown, which is hidden before any paint."""
+        if page is not None and page not in self._pages:
+            self.addWidget(page)
+        self._next = page
+
     def setCurrentWidget(self, page: QWidget) -> None:  # noqa: N802 - QStackedWidget's name
+        self._next = None
         if page is self._current:
             return
         if page not in self._pages:
@@ -131,8 +150,9 @@ class ScreenStack(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
-        if self._current is not None:
-            self._current.setGeometry(self.rect())
+        page = self._next or self._current
+        if page is not None:
+            page.setGeometry(self.rect())
 
 
 class _Screens(dict[Step, Screen]):
@@ -256,6 +276,7 @@ class KioskWindow(QWidget):
         for elderly, overlay in self.overlays.items():
             style_part(overlay, elderly)
         self.technician: QWidget | None = None
+        self._prepare_after_paint: list[Screen] = []
         self._corner_taps: list[float] = []
         # the gesture's clock: tests give it their own, so a loaded machine cannot stretch
         # five quick taps past the window
@@ -315,18 +336,25 @@ class KioskWindow(QWidget):
             app.installEventFilter(watcher)
 
     def eventFilter(self, obj, event) -> bool:
+        # every event of the application passes here (a hundred per screen switch, one per
+        # widget shown): the event kinds are module constants, compared by identity — each
+        # ``QEvent.X`` looked up on the class cost a microsecond, five to ten per event
         kind = event.type()
-        if kind == QEvent.UpdateRequest and (obj is self or obj is self.windowHandle()):
-            return self._paint_aside(obj, event)
-        if kind in (QEvent.MouseButtonPress, QEvent.KeyPress, QEvent.TouchBegin):
+        if kind not in _WATCHED:
+            return False
+        if kind is _UPDATE_REQUEST:
+            if obj is self or obj is self.windowHandle():
+                return self._paint_aside(obj, event)
+            return False
+        if kind in _PRESSES:
             self.last_input = time.monotonic()
             self.flow.touch()
-            if kind != QEvent.KeyPress and self._new_press(event):
+            if kind is not _KEY_PRESS and self._new_press(event):
                 self._corner_tap(event)
-            elif kind == QEvent.KeyPress and isinstance(obj, QWidget) and (
+            elif kind is _KEY_PRESS and isinstance(obj, QWidget) and (
                     obj is self or self.isAncestorOf(obj)):  # not the QWindow: TypeError
                 return self._key(event)
-        elif kind in (QEvent.MouseButtonRelease, QEvent.TouchEnd, QEvent.TouchCancel):
+        else:  # a release: the next press is a new one
             self._press_seen = None
         return False
 
@@ -339,6 +367,9 @@ class KioskWindow(QWidget):
             obj.event(event)
         finally:
             self._rejoin(app)
+        ready, self._prepare_after_paint = self._prepare_after_paint, []
+        for screen in ready:
+            screen.prepare()
         return True  # delivered
 
     def _new_press(self, event) -> bool:
@@ -495,10 +526,40 @@ class KioskWindow(QWidget):
         self._elderly_applied = flow.elderly
         self.t.set_language(flow.language)
         screen = self.screens[flow.step]
-        screen.render(self.t)
         if self.technician is not None:
+            screen.render(self.t)
             return  # technician mode covers the resident screens until it is left
-        self._switch_to(screen)
+        # the chrome first, and the window laid out with it: the stack has its final size
+        # before the screen renders and is shown, so the screen is laid out once, at that
+        # size (shown first, it was laid out again when the chrome came or went)
+        self.stack.expect(screen)
+        try:
+            if self._show_chrome():
+                self.layout().activate()
+            screen.render(self.t)
+            self._switch_to(screen)
+        finally:
+            self.stack.expect(None)
+        twin = self.modes[not flow.elderly].get(flow.step)  # built already, or not at all
+        # once this frame is painted: work ahead (a switch of language or mode finds it done)
+        self._prepare_after_paint = [screen] + ([twin] if twin is not None else [])
+        if flow.countdown_remaining is not None:
+            self.overlay.render(self.t, flow.countdown_remaining)
+            self.overlay.setGeometry(self.rect())
+            self.overlay.show()
+            self.overlay.raise_()
+        else:
+            self.overlay.hide()
+
+    def _chrome_shown(self) -> tuple[bool, ...]:
+        parts = (*self.chromes[False].parts(), *self.chromes[True].parts(), self.banner)
+        return tuple(part.isVisibleTo(self) for part in parts)
+
+    def _show_chrome(self) -> bool:
+        """Header, step indicator, bottom bar and banner for the flow's step, rendered.
+        True when one came or went (the space left for the screens changed)."""
+        flow = self.flow
+        before = self._chrome_shown()
         chrome = flow.step not in NO_CHROME
         self.header.setVisible(chrome)
         self.bottombar.setVisible(chrome)
@@ -522,10 +583,4 @@ class KioskWindow(QWidget):
             style_part(self.banner, flow.elderly)
         self.banner.setVisible(flow.network_down and chrome)
         self.overlays[not flow.elderly].hide()
-        if flow.countdown_remaining is not None:
-            self.overlay.render(self.t, flow.countdown_remaining)
-            self.overlay.setGeometry(self.rect())
-            self.overlay.show()
-            self.overlay.raise_()
-        else:
-            self.overlay.hide()
+        return self._chrome_shown() != before

@@ -11,6 +11,9 @@ from PySide6.QtWidgets import QLabel, QPushButton, QTableWidget
 from kiosk.app.kiosk_app import KioskApp
 from kiosk.demo.rig import DemoRig
 from kiosk.demo.visit import stage_screen
+from kiosk.i18n import LANGUAGES
+from kiosk.visit.steps import Step
+from screens.result import ResultScreen
 
 SIZES = [(1080, 1920), (1920, 1080), (1280, 1024)]
 
@@ -160,3 +163,30 @@ def test_a_senior_summary_longer_than_a_short_panel_scrolls_by_finger(result_app
     assert bar.value() == 0
     drag(qtbot, area.viewport(), lambda: bar.value() > 0)
     assert bar.value() > 0
+
+
+def test_a_switch_of_language_or_mode_on_the_result_finds_its_rows_ready(result_app, qtbot,
+                                                                         monkeypatch):
+    """While the resident reads the result, its rows are formatted and measured in the other
+    languages too, and for the other mode's result screen: a switch of language or of mode
+    then fills and paints the table, it no longer formats and measures every row first.
+    Nothing of it is kept once the visit ends."""
+    app, screen = result_app()
+    window, flow = app.window, app.flow
+    twin = window.modes[True][Step.RESULT]  # the senior screen (built after start-up, or now)
+    flow.set_language("zh_HK")  # a frame with the twin built: both work ahead once it is painted
+    qtbot.waitUntil(lambda: all(set(s._tables) == set(LANGUAGES) for s in (screen, twin)))
+    done: list[str] = []
+    rows, natural = ResultScreen._rows, ResultScreen._natural
+    monkeypatch.setattr(ResultScreen, "_rows", staticmethod(
+        lambda result, lang: done.append(f"format {lang}") or rows(result, lang)))
+    monkeypatch.setattr(ResultScreen, "_natural", lambda self, headers, cells: done.append(
+        "measure") or natural(self, headers, cells))
+    flow.set_language("en")
+    assert screen.title.text() == flow.service.name("en")
+    assert any(item.text() for _r, _c, item in visible_cells(table_of(screen)))
+    flow.set_elderly(True)
+    assert window.current_screen() is twin and twin.title.text() == flow.service.name("en")
+    assert done == []
+    flow.cancel()  # the visit ends: no screen keeps the resident's rows, in any language
+    assert not any(s._tables or s._widths for s in (screen, twin))
