@@ -487,11 +487,12 @@ class BottomBar(QWidget):
         slack = 2 * (size.focus_px - size.border_px)  # the focus frame is thicker
         for b in (*self.tools, self.back_button, self.home_button):
             if b not in (self.quieter, self.louder):
-                b.setMinimumWidth(0)
                 if compact and not b.text():  # an icon alone: a square target is enough
-                    b.setMinimumWidth(max(size.target_px, size.icon_px + 2 * size.focus_px))
-                else:
-                    b.setMinimumWidth(b.sizeHint().width() + (slack if b.text() else 0))
+                    want = max(size.target_px, size.icon_px + 2 * size.focus_px)
+                else:  # (a button's size hint does not depend on its minimum width)
+                    want = b.sizeHint().width() + (slack if b.text() else 0)
+                if b.minimumWidth() != want:  # unchanged: the bar's layout stays valid
+                    b.setMinimumWidth(want)
 
     def relayout(self) -> None:
         """Place the buttons in as few rows as the width allows. On a short panel (1366×768,

@@ -224,6 +224,11 @@ def with_mask(text: str, kind: str) -> str:
     return text + mask[len(text):].replace("#", "_")
 
 
+_KEY_PRESS = QEvent.KeyPress
+_FOCUS_IN = QEvent.FocusIn
+_SPEAKER_WATCHES = frozenset({_KEY_PRESS, _FOCUS_IN, QEvent.MouseButtonPress, QEvent.TouchBegin})
+
+
 class FocusSpeaker(QObject):
     """Says the name of each control a keypad user moves to (Tab, arrows): a blind or
     low-vision resident hears where they are. Installed on the application; it speaks only
@@ -237,12 +242,16 @@ class FocusSpeaker(QObject):
         self.keyboard = False  # did the resident's last input come from keys?
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        # every event of the application passes here, hundreds per screen switch: the kinds
+        # are compared with module constants (a ``QEvent.X`` lookup costs a microsecond)
         kind = event.type()
-        if kind == QEvent.KeyPress:
+        if kind not in _SPEAKER_WATCHES:
+            return False
+        if kind is _KEY_PRESS:
             self.keyboard = True
-        elif kind in (QEvent.MouseButtonPress, QEvent.TouchBegin):
+        elif kind is not _FOCUS_IN:
             self.keyboard = False
-        elif (kind == QEvent.FocusIn and self.keyboard and isinstance(watched, QWidget)
+        elif (self.keyboard and isinstance(watched, QWidget)
               and event.reason() not in self._SILENT):
             text = spoken_name(watched)
             if text:

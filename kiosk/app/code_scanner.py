@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 _ENTER = (Qt.Key_Return, Qt.Key_Enter)
 _MODIFIERS = (Qt.Key_Shift, Qt.Key_Control, Qt.Key_Alt, Qt.Key_Meta, Qt.Key_AltGr)
+_KEY_PRESS = QEvent.KeyPress  # looked up once: the filter sees every event of the application
 
 
 class ScannerKeyFilter(QObject):
@@ -53,7 +54,7 @@ class ScannerKeyFilter(QObject):
         self._timer.timeout.connect(self._burst_over)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if (self._replaying or event.type() != QEvent.KeyPress
+        if (self._replaying or event.type() is not _KEY_PRESS  # a constant: every event
                 or not isinstance(obj, QWindow)):  # widgets see it next: once is enough
             return False
         key_event: Any = event
