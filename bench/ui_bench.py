@@ -18,9 +18,12 @@ answers (service done, printed, PIN/face checked) are held and released by the b
 Rounds go through every screen (attract, home, intro, place card, PIN, face, inputs,
 processing, result, printing, take documents, rating, goodbye, error, idle countdown) in each
 of the 3 languages × standard/senior mode. One round per combination is warm-up (not counted).
-The senior-mode switch (``set_elderly`` on home and on the result) is one of the kinds: the
-window keeps one set of screens and chrome per mode, each styled once with its mode's cached
-sheet, so the switch shows other widgets instead of re-polishing the whole tree.
+The senior-mode switch (``set_elderly`` on home and on the result, there and back in every
+round) is one of the kinds: the window keeps one set of screens and chrome per mode, each
+styled once with its mode's cached sheet, so the switch shows other widgets instead of
+re-polishing the whole tree. After each counted switch (untimed) a fixed CPU loop, the canary,
+shows how often the machine itself stalls the thread: such stalls inflate whichever switch
+they land in, alike before and after any change to the screens.
 Goal: p95 ≤ 16 ms per transition kind. Also reports ``window.grab()`` (a forced full-window
 render into a pixmap) as an upper bound. Exits 0 either way; says MISSED.
 
@@ -122,6 +125,9 @@ class Bench:
         for overlay in self.window.overlays.values():
             overlay.installEventFilter(self._counter)
         self.times: dict[str, list[float]] = defaultdict(list)
+        self.canaries: list[float] = []  # the fixed CPU loop after each switch (``canary``)
+        # per kind and sample: the canary just before and just after it
+        self.bracket: dict[str, list[tuple[float, float]]] = defaultdict(list)
         self.grabs: list[float] = []
         self.unpainted: dict[str, int] = defaultdict(int)
         self.recording = False
@@ -137,6 +143,7 @@ class Bench:
         """Time ``intent`` until ``target`` (default: the flow's screen afterwards) is painted;
         ``step`` is where the flow must be afterwards (a script mistake stops the bench)."""
         self.settle()
+        calm_before = canary() if self.recording else 0.0
         before = dict(self.paints)
         start, cpu_start = time.perf_counter(), time.thread_time()
         intent()
@@ -163,6 +170,8 @@ class Bench:
             self.times[kind].append(Sample(elapsed * 1000, cpu * 1000, cpu_intent * 1000))
             if not painted:
                 self.unpainted[kind] += 1
+            self.canaries.append(canary())
+            self.bracket[kind].append((calm_before, self.canaries[-1]))
 
     def grab(self) -> None:
         start = time.perf_counter()
@@ -183,6 +192,11 @@ class Bench:
             sw("set_elderly (home)", lambda: flow.set_elderly(elderly), Step.HOME)
         if flow.language != lang:
             sw("set_language (home)", lambda: flow.set_language(lang), Step.HOME)
+        # the senior-mode switch on home, there and back, in every round: on its own (above)
+        # it came twice per 6 combinations, and a p95 of its 12 samples (6 rounds) was their
+        # maximum, decided by the machine's worst stall (see ``canary``), not by the switch
+        sw("set_elderly (home)", lambda: flow.set_elderly(not elderly), Step.HOME)
+        sw("set_elderly (home)", lambda: flow.set_elderly(elderly), Step.HOME)
         sw("home→intro (choose_service)", lambda: flow.choose_service(ID_SERVICE), Step.INTRO)
         sw("intro→home (go_home)", flow.go_home, Step.HOME)
         sw("home→intro (choose_service)", lambda: flow.choose_service(ID_SERVICE), Step.INTRO)
@@ -235,6 +249,26 @@ class Bench:
         sw("home→goodbye (cancel)", flow.cancel, Step.GOODBYE)
         self.clock.offset += GOODBYE_SECONDS + 0.1
         sw("goodbye→attract (tick)", flow.tick, Step.ATTRACT)
+
+
+def canary(loops: int = 20_000) -> float:
+    """The thread CPU time (ms) of a fixed pure-Python loop, about a millisecond: the same
+    work every time, so its spread is the machine's, not the code's. Run after each counted
+    switch (not timed with it). On a shared virtual machine the GUI thread is now and then
+    stalled for 10-30 ms while it counts as running: such a stall inflates whichever switch
+    it falls in, and a kind's p95 of 36 samples is its second highest."""
+    start = time.thread_time()
+    total = 0
+    for i in range(loops):
+        total += i * i
+    return (time.thread_time() - start) * 1000
+
+
+def stalled_around(bench: Bench, kind: str, calm: float) -> list[bool]:
+    """Per sample of ``kind``: did the canary just before or just after it take twice its
+    median or more? The machine's stalls come in bursts (a switch sample inflated by one is
+    most often bracketed by a slow canary), and nothing of the kiosk's runs in a canary."""
+    return [max(pair) >= 2 * calm for pair in bench.bracket[kind]]
 
 
 def next_lang(lang: str) -> str:
@@ -296,6 +330,8 @@ def main() -> int:
         ok = pct(cpu, 95) <= GOAL_MS
         note = f" ({bench.unpainted[kind]} not painted in {PAINT_TIMEOUT_S * 1000:.0f} ms)" \
             if bench.unpainted.get(kind) else ""
+        if not ok and pct(cpu, 95) >= 2 * statistics.median(cpu):
+            note += f" (its p95 sample is {pct(cpu, 95) / statistics.median(cpu):.1f}× its median)"
         wall_note = "" if pct(wall, 95) <= GOAL_MS else ", wall MISSED"
         print(f"{kind:42s} {len(samples):4d} {statistics.median(wall):8.1f} {pct(wall, 95):6.1f} "
               f"{max(wall):6.1f} {statistics.median(cpu):7.1f} {pct(cpu, 95):6.1f} "
@@ -315,6 +351,23 @@ def main() -> int:
           f"(the window has {len(bench.window.findChildren(QWidget)) + 1})")
     print(f"window.grab() of the result screen (forced full-window render, upper bound): "
           f"wall p50 {statistics.median(bench.grabs):.1f} ms, p95 {pct(bench.grabs, 95):.1f} ms")
+    calm = statistics.median(bench.canaries)
+    stalls = sum(1 for x in bench.canaries if x >= 2 * calm)
+    print(f"the machine: a fixed CPU loop after each switch took p50 {calm:.2f} ms, p95 "
+          f"{pct(bench.canaries, 95):.2f}, p99 {pct(bench.canaries, 99):.2f}, max "
+          f"{max(bench.canaries):.1f}; {stalls} of {len(bench.canaries)} "
+          f"({100 * stalls / len(bench.canaries):.1f} %) took twice its median or more "
+          f"(stalls of the machine, which land in switches alike)")
+    aside = {kind: stalled_around(bench, kind, calm) for kind in bench.times}
+    clean_missed = []
+    for kind, samples in bench.times.items():
+        kept = [x.cpu_ms for x, out in zip(samples, aside[kind], strict=True) if not out]
+        if kept and pct(kept, 95) > GOAL_MS:
+            clean_missed.append(f"{kind} ({pct(kept, 95):.1f})")
+    print(f"with the {sum(map(sum, aside.values()))} samples the machine stalled around set "
+          f"aside (a canary just before or after took twice its median): cpu p95 > "
+          f"{GOAL_MS:.0f} ms for {', '.join(clean_missed) or 'no kind'} (for reading the "
+          "verdict; the verdict below counts every sample)")
     if missed:
         print(f"MISSED: cpu p95 > {GOAL_MS:.0f} ms for {len(missed)} of {len(bench.times)} "
               f"transition kinds: {', '.join(missed)}")
