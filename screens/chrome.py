@@ -19,6 +19,7 @@ from screens.qt import (
     QColor,
     QDate,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPainter,
@@ -118,6 +119,32 @@ def body_size(title: QLabel, small: bool, elderly: bool) -> None:
     want = f"font-size: {tokens(elderly).text_px}px;" if small else ""
     if title.styleSheet() != want:
         title.setStyleSheet(want)
+
+
+def arrange_with_pad(body: QGridLayout, info: QWidget, pad: QWidget,
+                     actions: QWidget | None, landscape: bool) -> None:
+    """A keypad screen's grid (PIN, inputs), laid out anew. Portrait: words, pad, actions
+    from top to bottom. Landscape: words and actions on the left, the pad on the right with
+    the full height. ``actions`` None: the screen keeps them elsewhere. Column stretches
+    beyond the portrait one are the caller's."""
+    for widget in (info, pad, actions):
+        if widget is not None:
+            body.removeWidget(widget)
+    for i in range(3):
+        body.setRowStretch(i, 0)
+        body.setColumnStretch(i, 0)
+    body.addWidget(info, 0, 0)
+    if landscape:
+        if actions is not None:
+            body.addWidget(actions, 2, 0)
+        body.addWidget(pad, 0, 1, 3, 1)
+        body.setRowStretch(1, 1)
+    else:
+        body.addWidget(pad, 1, 0)
+        if actions is not None:
+            body.addWidget(actions, 3, 0)
+        body.setRowStretch(2, 1)
+        body.setColumnStretch(0, 1)
 
 
 def visit_stages(service: Service | None) -> list[str]:

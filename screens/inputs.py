@@ -4,7 +4,7 @@ when what was typed cannot be right. Values live here only until the session end
 from __future__ import annotations
 
 from kiosk.i18n import Translator
-from screens.chrome import body_size, short_panel, shortest_panel, tighten
+from screens.chrome import arrange_with_pad, body_size, short_panel, shortest_panel, tighten
 from screens.handwriting import ChinesePad
 from screens.keypad import BACKSPACE, FOR_KIND, Keypad, apply_key, max_length, with_mask
 from screens.qt import QGridLayout, QHBoxLayout, Qt, QVBoxLayout, QWidget
@@ -83,22 +83,7 @@ class InputsScreen(Screen):
         if landscape == self.landscape:
             return
         self.landscape = landscape
-        for widget in (self.info, self.pad_area, self.actions):
-            self.body.removeWidget(widget)
-        for i in range(3):
-            self.body.setRowStretch(i, 0)
-            self.body.setColumnStretch(i, 0)
-        if landscape:
-            self.body.addWidget(self.info, 0, 0)
-            self.body.addWidget(self.actions, 2, 0)
-            self.body.addWidget(self.pad_area, 0, 1, 3, 1)
-            self.body.setRowStretch(1, 1)
-        else:
-            self.body.addWidget(self.info, 0, 0)
-            self.body.addWidget(self.pad_area, 1, 0)
-            self.body.addWidget(self.actions, 3, 0)
-            self.body.setRowStretch(2, 1)
-            self.body.setColumnStretch(0, 1)
+        arrange_with_pad(self.body, self.info, self.pad_area, self.actions, landscape)
         self._stretch_pad()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name

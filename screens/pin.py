@@ -4,7 +4,7 @@ left after a wrong one."""
 from __future__ import annotations
 
 from kiosk.i18n import Translator
-from screens.chrome import body_size, short_panel, shortest_panel, tighten
+from screens.chrome import arrange_with_pad, body_size, short_panel, shortest_panel, tighten
 from screens.keypad import BACKSPACE, CLEAR, Keypad
 from screens.qt import QGridLayout, QHBoxLayout, Qt, QVBoxLayout, QWidget
 from screens.widgets import Screen, button, clear_layout, label
@@ -60,31 +60,17 @@ class PinScreen(Screen):
         if (landscape, short) == self.landscape:
             return
         self.landscape = (landscape, short)
-        for widget in (self.info, self.pad_area, self.actions):
-            self.body.removeWidget(widget)
+        self.body.removeWidget(self.actions)
         self.dots_row.removeWidget(self.actions)
-        for i in range(3):
-            self.body.setRowStretch(i, 0)
-            self.body.setColumnStretch(i, 0)
-        if landscape and short:
+        beside_dots = landscape and short  # the actions share the dots' row
+        if beside_dots:
             self.dots_row.addWidget(self.actions, 1)
-            self.body.addWidget(self.info, 0, 0)
-            self.body.addWidget(self.pad_area, 0, 1, 3, 1)
-            self.body.setRowStretch(1, 1)
+        arrange_with_pad(self.body, self.info, self.pad_area,
+                         None if beside_dots else self.actions, landscape)
+        if landscape:
             self.body.setColumnStretch(0, 1)
-        elif landscape:
-            self.body.addWidget(self.info, 0, 0)
-            self.body.addWidget(self.actions, 2, 0)
-            self.body.addWidget(self.pad_area, 0, 1, 3, 1)
-            self.body.setRowStretch(1, 1)
-            self.body.setColumnStretch(0, 1)
-            self.body.setColumnStretch(1, 1)
-        else:
-            self.body.addWidget(self.info, 0, 0)
-            self.body.addWidget(self.pad_area, 1, 0)
-            self.body.addWidget(self.actions, 3, 0)
-            self.body.setRowStretch(2, 1)
-            self.body.setColumnStretch(0, 1)
+            if not short:
+                self.body.setColumnStretch(1, 1)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self._fit()
