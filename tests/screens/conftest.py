@@ -11,11 +11,17 @@ from kiosk.visit.flow import Flow
 from screens.window import KioskWindow
 
 
-@pytest.fixture
-def window(qtbot) -> KioskWindow:
+def shown_window(qtbot, flow: Flow, **size: int) -> KioskWindow:
+    """``flow``'s window (``width``/``height``: another panel than the config's), shown and
+    exposed, closed with the test."""
     qt_application()
-    window = KioskWindow(Flow(Catalog.load(), None))
+    window = KioskWindow(flow, **size)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
     return window
+
+
+@pytest.fixture
+def window(qtbot) -> KioskWindow:
+    return shown_window(qtbot, Flow(Catalog.load(), None))

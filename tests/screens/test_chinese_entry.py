@@ -12,13 +12,12 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 
-from kiosk.app.kiosk_app import qt_application
 from kiosk.catalog.services import Catalog, CatalogError
 from kiosk.paths import SERVICES_DIR
 from kiosk.visit.flow import Flow, Step
 from screens.handwriting import ChinesePad
 from screens.keypad import Keypad
-from screens.window import KioskWindow
+from tests.screens.conftest import shown_window
 
 
 def line(a, b, n=8):
@@ -149,12 +148,8 @@ def test_catalog_marks_the_chinese_fields_and_refuses_a_bad_script(tmp_path):
 
 
 def test_a_senior_finds_a_service_by_writing_instead_of_pinyin(qtbot):
-    qt_application()
     flow = Flow(Catalog.load(), None, elderly=True)
-    window = KioskWindow(flow)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = shown_window(qtbot, flow)
     flow.start()
     flow.open_search()
     screen = window.current_screen()

@@ -5,10 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QPushButton
 
-from kiosk.app.kiosk_app import qt_application
 from kiosk.catalog.services import Catalog
 from kiosk.visit.flow import Flow
-from screens.window import KioskWindow
+from tests.screens.conftest import shown_window
 
 
 class Nothing:
@@ -17,11 +16,8 @@ class Nothing:
 
 
 def test_a_senior_finds_housing_fund_services_with_one_tap(qtbot):
-    qt_application()
     flow = Flow(Catalog.load(), Nothing(), elderly=True)
-    window = KioskWindow(flow)
-    qtbot.addWidget(window)
-    window.show()
+    window = shown_window(qtbot, flow)
     flow.start()
     flow.open_search()
     screen = window.current_screen()
@@ -42,12 +38,8 @@ def test_a_senior_on_a_short_desk_panel_types_on_half_an_alphabet_at_a_time(qtbo
     """1366×768 in senior English: the 37 letter-and-digit keys would run under the bottom
     bar (old code: keys cut and off the window); half the alphabet shows, senior-sized and
     whole, and one key turns to the other half."""
-    qt_application()
     flow = Flow(Catalog.load(), Nothing(), language="en", elderly=True)
-    window = KioskWindow(flow, width=1366, height=768)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = shown_window(qtbot, flow, width=1366, height=768)
     flow.start()
     flow.open_search()
     screen = window.current_screen()
@@ -73,11 +65,8 @@ def test_a_senior_on_a_short_desk_panel_types_on_half_an_alphabet_at_a_time(qtbo
 
 def test_the_senior_chinese_search_hint_speaks_of_writing_not_pinyin(qtbot):
     """Senior Chinese shows the handwriting pad: its hint says write, not spell pinyin."""
-    qt_application()
     flow = Flow(Catalog.load(), Nothing(), elderly=True, language="zh_HK")
-    window = KioskWindow(flow)
-    qtbot.addWidget(window)
-    window.show()
+    window = shown_window(qtbot, flow)
     flow.start()
     flow.open_search()
     hint = window.current_screen().hint.text()

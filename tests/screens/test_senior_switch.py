@@ -20,7 +20,7 @@ from kiosk.demo.visit import demo_identity
 from kiosk.i18n import Translator
 from kiosk.visit.flow import Flow, Step
 from screens.design import tokens
-from screens.window import KioskWindow
+from tests.screens.conftest import shown_window
 
 
 class Polishes(QObject):
@@ -40,10 +40,7 @@ class Polishes(QObject):
 def window(qtbot):
     app = qt_application()
     flow = Flow(Catalog.load(), None)
-    window = KioskWindow(flow)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = shown_window(qtbot, flow)
     window.build_all_screens()
     flow.start()
     app.processEvents()
@@ -54,10 +51,7 @@ def window(qtbot):
 def lazy_window(qtbot):
     """A window whose screens are built when first shown (cheaper than every screen)."""
     app = qt_application()
-    window = KioskWindow(Flow(Catalog.load(), None))
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = shown_window(qtbot, Flow(Catalog.load(), None))
     window.flow.start()
     app.processEvents()
     return window

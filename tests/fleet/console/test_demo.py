@@ -88,6 +88,19 @@ def _until(check, what: str, timeout: float = 60):
 
 
 @pytest.mark.skipif(not shutil.which("chromedriver"), reason="chromium-driver not installed")
+def _reap(proc: subprocess.Popen, pids: list[int]) -> None:
+    """After a test: ``proc`` ended, and whatever of ``pids`` it failed to stop killed (the
+    old code left them to init: do not leave them here)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def test_a_demo_terminated_while_photographing_leaves_no_chromedriver_chromium_or_server(
         tmp_path):
     """``kiosk demo`` stops its fleet console with SIGTERM, maybe mid-screenshot. Python's
@@ -123,14 +136,7 @@ def test_a_demo_terminated_while_photographing_leaves_no_chromedriver_chromium_o
         _until(lambda: not set(leftovers) & set(_processes()),
                "chromedriver, chromium and kiosk-fleet serve to be gone", 20)
     finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait()
-        for pid in leftovers:  # the old demo left them to init: do not leave them here
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        _reap(demo, leftovers)
         engine.dispose()
 
 
@@ -168,14 +174,7 @@ def test_a_demo_terminated_while_its_console_starts_leaves_no_server_behind(tmp_
         assert demo.wait(timeout=60) == 128 + signal.SIGTERM
         _until(lambda: serve_pid not in _processes(), "kiosk-fleet serve to be gone", 20)
     finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait()
-        if serve_pid:  # the old demo left it to init: do not leave it here
-            try:
-                os.kill(serve_pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        _reap(demo, [serve_pid] if serve_pid else [])
 
 
 BROWSER_HOLDER = """
@@ -209,11 +208,4 @@ def test_a_test_run_terminated_with_a_browser_open_leaves_no_chromedriver_behind
         _until(lambda: not set(leftovers) & set(_processes()),
                "chromedriver and chromium to be gone", 20)
     finally:
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait()
-        for pid in leftovers:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        _reap(holder, leftovers)
