@@ -208,6 +208,9 @@ def test_a_good_build_installs_in_the_other_slot_and_a_bad_one_rolls_back_by_its
 
         publish(tuf_repo, good, "2026.12.2")
         wait_for(lambda: "2026.12.2" in central.versions(), "the good update's heartbeat")
+        # it confirms once the beat's reply is back, which may be just after the collector
+        # has recorded the beat
+        wait_for(lambda: slot_guard.pending(root) is None, "the good version confirmed")
         assert (slot_guard.current_slot(root), slot_guard.pending(root)) == ("b", None)  # confirmed
         assert systemd.runs[0] == ("a", EXIT_RESTART)  # installed, then restarted into slot b
         assert (root / "b" / slot_guard.VERSION_FILE).read_text().strip() == "2026.12.2"
